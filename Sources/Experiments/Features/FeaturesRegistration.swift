@@ -1,0 +1,5 @@
+/// The Features model's compute commands (`solvable features <verb>`) and report figures.
+public enum FeaturesRegistration {
+    public static let tasks: [any ComputeTask.Type] = []
+    public static let figures: [FigureSpec] = []
+}

@@ -1,0 +1,88 @@
+import Foundation
+import NumericalCore
+import LinearAlgebra
+
+/// One figure's entry in the report.
+public struct ReportEntry: Sendable {
+    public var spec: FigureSpec
+    public var result: FigureResult?
+    public var error: String?
+    public var wallSeconds: Double
+
+    public init(spec: FigureSpec, result: FigureResult?, error: String?, wallSeconds: Double) {
+        self.spec = spec
+        self.result = result
+        self.error = error
+        self.wallSeconds = wallSeconds
+    }
+
+    public var passed: Bool { result?.passed ?? false }
+}
+
+/// The self-contained HTML report of the main job: inline SVG figures, parameter tables, agreement with
+/// pass/fail marks, solver status and wall times. No external assets (no scripts, fonts or images).
+public enum Report {
+    static func esc(_ s: String) -> String { Plot.esc(s) }
+
+    public static func html(entries: [ReportEntry], scale: Scale, totalSeconds: Double) -> String {
+        let passed = entries.filter(\.passed).count
+        var h = """
+        <!DOCTYPE html>
+        <html lang="en"><head><meta charset="utf-8"/><title>Solvable report</title>
+        <style>
+        body{font-family:Helvetica,Arial,sans-serif;margin:24px;color:#222;max-width:1400px}
+        h1{margin-bottom:4px} .meta{color:#555;font-size:13px}
+        .fig{border:1px solid #ccc;border-radius:6px;padding:12px;margin:18px 0}
+        .panels{display:flex;flex-wrap:wrap;gap:8px}
+        table{border-collapse:collapse;font-size:12px;margin:6px 0} td,th{border:1px solid #ddd;padding:2px 8px;text-align:left}
+        .pass{color:#1a7f37;font-weight:bold} .fail{color:#c62828;font-weight:bold}
+        .caption{font-size:13px;color:#333}
+        </style></head><body>
+        <h1>Solvable: theory vs simulation</h1>
+        <p class="meta">Solvable \(esc(RunEnvironment.version)) · commit \(esc(RunEnvironment.gitCommit ?? "unknown")) · BLAS core \(esc(BLASRuntime.coreName)) · threads \(ThreadPolicy.threads) · scale \(scale.rawValue) · total \(String(format: "%.1f", totalSeconds)) s · \(passed)/\(entries.count) figures agree within tolerance</p>
+        <table><tr><th>figure</th><th>model</th><th>agreement</th><th>status</th><th>time (s)</th></tr>
+
+        """
+        for e in entries {
+            let mark = e.passed ? "<span class=\"pass\">PASS</span>" : "<span class=\"fail\">FAIL</span>"
+            let status = e.error != nil ? "error" : (e.result?.status.rawValue ?? "-")
+            h += "<tr><td><a href=\"#\(esc(e.spec.name))\">\(esc(e.spec.name))</a></td><td>\(esc(e.spec.model))</td><td>\(mark)</td><td>\(esc(status))</td><td>\(String(format: "%.1f", e.wallSeconds))</td></tr>\n"
+        }
+        h += "</table>\n"
+        for e in entries {
+            h += "<div class=\"fig\" id=\"\(esc(e.spec.name))\"><h2>\(esc(e.spec.title))</h2>\n"
+            h += "<p class=\"meta\">\(esc(e.spec.name)) · model \(esc(e.spec.model)) · wall time \(String(format: "%.2f", e.wallSeconds)) s · quick scale: \(esc(e.spec.quickScaleNote))</p>\n"
+            if let err = e.error {
+                h += "<p class=\"fail\">Failed: \(esc(err))</p>\n</div>\n"
+                continue
+            }
+            guard let r = e.result else { h += "</div>\n"; continue }
+            h += "<div class=\"panels\">\n"
+            for p in r.panels {
+                var svg = p.svg()
+                // unique clip-path ids per panel so inline SVGs do not collide
+                let id = "clip\(UInt32.random(in: 0...UInt32.max))"
+                svg = svg.replacingOccurrences(of: "id=\"plotarea\"", with: "id=\"\(id)\"").replacingOccurrences(of: "url(#plotarea)", with: "url(#\(id))")
+                h += svg
+            }
+            h += "</div>\n"
+            if !r.caption.isEmpty { h += "<p class=\"caption\">\(esc(r.caption))</p>\n" }
+            h += "<table><tr><th>agreement statistic</th><th>value</th><th>tolerance</th><th>result</th><th>detail</th></tr>\n"
+            for a in r.agreement {
+                let mark = a.passed ? "<span class=\"pass\">pass</span>" : "<span class=\"fail\">fail</span>"
+                h += "<tr><td>\(esc(a.statistic))</td><td>\(esc(Plot.tickText(a.value)))</td><td>\(a.higherIsBetter ? "&ge;" : "&le;") \(esc(Plot.tickText(a.tolerance)))</td><td>\(mark)</td><td>\(esc(a.detail))</td></tr>\n"
+            }
+            h += "</table>\n"
+            let st = r.status
+            h += "<p class=\"meta\">solver status: <span class=\"\(st.isConverged ? "pass" : "fail")\">\(st.rawValue)</span>"
+            if !r.records.isEmpty {
+                h += " · \(r.records.count) solves, max final residual \(esc(Plot.tickText(r.records.map(\.finalResidual).max() ?? 0)))"
+            }
+            h += "</p>\n<table><tr><th>parameter</th><th>value</th></tr>\n"
+            for (k, v) in r.parameters { h += "<tr><td>\(esc(k))</td><td>\(esc(v))</td></tr>\n" }
+            h += "</table>\n</div>\n"
+        }
+        h += "</body></html>\n"
+        return h
+    }
+}

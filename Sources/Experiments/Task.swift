@@ -1,0 +1,142 @@
+import Foundation
+import NumericalCore
+
+/// How a figure or command should be sized: `quick` for the main job (minutes on 2 cores), `paper` for the
+/// published settings.
+public enum Scale: String, Sendable, CaseIterable { case quick, paper }
+
+/// What a compute command receives besides its parameters.
+public struct RunContext: Sendable {
+    /// Base seed; derive streams with `RandomStream(seed: seed, point:, sample:)`.
+    public var seed: UInt64
+    /// Thread budget (see `ThreadPolicy`).
+    public var threads: Int
+    /// Log lines go to stderr (via swift-log in the CLI); silent when quiet.
+    public var log: @Sendable (String) -> Void
+
+    public init(seed: UInt64 = 0, threads: Int = ThreadPolicy.threads, log: @escaping @Sendable (String) -> Void = { _ in }) {
+        self.seed = seed
+        self.threads = threads
+        self.log = log
+    }
+}
+
+/// One theory-vs-simulation agreement statistic with its pass/fail against a stated tolerance.
+public struct Agreement: Sendable {
+    /// e.g. "max |z| over 12 points", "min kernel alignment".
+    public var statistic: String
+    public var value: Double
+    /// The bound the statistic is checked against, e.g. 3 (standard errors) or 0.98 (alignment).
+    public var tolerance: Double
+    /// True when larger values are better (alignment), false when smaller are (|z|).
+    public var higherIsBetter: Bool
+    public var detail: String
+
+    public init(statistic: String, value: Double, tolerance: Double, higherIsBetter: Bool = false, detail: String = "") {
+        self.statistic = statistic
+        self.value = value
+        self.tolerance = tolerance
+        self.higherIsBetter = higherIsBetter
+        self.detail = detail
+    }
+
+    public var passed: Bool { value.isFinite && (higherIsBetter ? value >= tolerance : value <= tolerance) }
+
+    /// The max |z| over theory/simulation pairs with standard errors (points with zero error and equal values give 0).
+    public static func maxAbsZ(theory: [Double], simulation: [Double], standardErrors: [Double], tolerance: Double = 3,
+                               detail: String = "") -> Agreement {
+        var zmax = 0.0
+        for k in 0..<theory.count {
+            let z = abs(Statistics.zScore(observed: simulation[k], expected: theory[k], standardError: standardErrors[k]))
+            zmax = max(zmax, z.isNaN ? .infinity : z)
+        }
+        return Agreement(statistic: "max |z| over \(theory.count) points", value: zmax, tolerance: tolerance, detail: detail)
+    }
+
+    public var json: JSONValue {
+        .object([("statistic", .string(statistic)), ("value", .number(value)), ("tolerance", .number(tolerance)),
+                 ("higher_is_better", .bool(higherIsBetter)), ("passed", .bool(passed)), ("detail", .string(detail))])
+    }
+}
+
+/// The result of a compute command: a JSON summary (printed with `--json`), plus tables (CSV), arrays (.npy),
+/// plots (SVG) and solver records, all written to `--out`.
+public struct TaskOutput: Sendable {
+    public var summary: JSONValue
+    public var tables: [(name: String, table: ResultTable)] = []
+    public var arrays: [(name: String, array: NDArray)] = []
+    public var plots: [(name: String, plot: Plot)] = []
+    public var records: [(name: String, record: ConvergenceRecord)] = []
+    public var agreement: [Agreement] = []
+
+    public init(summary: JSONValue) { self.summary = summary }
+
+    /// Worst solver status over all records (`converged` when there are none).
+    public var status: SolverStatus { SolverStatus.worst(records.map(\.record.status)) }
+}
+
+/// A compute command of the CLI, `solvable <model> <verb>`, declared once and run by the CLI, sweeps and tests
+/// alike. Implementations live next to their model's figures in `Sources/Experiments/<Model>/`.
+public protocol ComputeTask {
+    /// e.g. ["features", "theory"].
+    static var commandPath: [String] { get }
+    /// One line for `--help`.
+    static var abstract: String { get }
+    /// Longer help: what it computes, the equation, and the paper.
+    static var discussion: String { get }
+    /// Example invocations shown in `--help`.
+    static var examples: [String] { get }
+    static var parameters: [ParameterSpec] { get }
+    /// Runs the command. Throw `SolvableError.invalidParameter` for cross-parameter problems.
+    /// A solver that did not converge is reported through `TaskOutput.records`, not thrown.
+    static func run(_ parameters: Parameters, _ context: RunContext) throws -> TaskOutput
+}
+
+extension ComputeTask {
+    public static var discussion: String { "" }
+    public static var name: String { commandPath.joined(separator: " ") }
+}
+
+/// A figure of the main job's report: a theory-vs-simulation comparison that states its agreement.
+public struct FigureSpec: Sendable {
+    /// Stable id, e.g. "features-isotropic".
+    public let name: String
+    /// "features", "memory", "dmft" or "fluctuations".
+    public let model: String
+    public let title: String
+    /// What the quick scale shrinks relative to the paper's settings.
+    public let quickScaleNote: String
+    public let run: @Sendable (Scale, RunContext) throws -> FigureResult
+
+    public init(name: String, model: String, title: String, quickScaleNote: String,
+                run: @escaping @Sendable (Scale, RunContext) throws -> FigureResult) {
+        self.name = name
+        self.model = model
+        self.title = title
+        self.quickScaleNote = quickScaleNote
+        self.run = run
+    }
+}
+
+/// What a figure produces: panels, the parameters used, its agreement statistics and solver records.
+public struct FigureResult: Sendable {
+    public var panels: [Plot]
+    public var parameters: [(String, String)]
+    public var agreement: [Agreement]
+    public var records: [ConvergenceRecord]
+    public var tables: [(name: String, table: ResultTable)]
+    public var caption: String
+
+    public init(panels: [Plot], parameters: [(String, String)], agreement: [Agreement], records: [ConvergenceRecord] = [],
+                tables: [(name: String, table: ResultTable)] = [], caption: String = "") {
+        self.panels = panels
+        self.parameters = parameters
+        self.agreement = agreement
+        self.records = records
+        self.tables = tables
+        self.caption = caption
+    }
+
+    public var status: SolverStatus { SolverStatus.worst(records.map(\.status)) }
+    public var passed: Bool { agreement.allSatisfy(\.passed) && status.isConverged }
+}

@@ -1,0 +1,2 @@
+import LinearAlgebra
+import NumericalCore

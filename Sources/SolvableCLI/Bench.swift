@@ -1,0 +1,95 @@
+import ArgumentParser
+import Experiments
+import Foundation
+import LinearAlgebra
+import NumericalCore
+
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Benchmarks (ratios measured in the same run; never used by tests).",
+        subcommands: [BenchBLAS.self, BenchDgemmWorker.self])
+}
+
+/// dgemm GFLOP/s with the core Solvable selects next to the library's own default, each in a child process
+/// (OpenBLAS fixes its core at load time), in the same invocation.
+struct BenchBLAS: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "blas", abstract: "dgemm GFLOP/s: selected core vs library default.")
+    @Option(name: .long, help: "Matrix size n (n x n times n x n).") var size: Int = 2000
+    @Option(name: .long, help: "Repetitions (best is reported).") var repeats: Int = 3
+    @Option(name: .long, help: "Threads for BLAS.") var threads: Int?
+
+    func run() throws {
+        try CLIRunner.guarded {
+            guard (16...20000).contains(size) else { throw SolvableError.invalidParameter(name: "size", value: "\(size)", allowed: "an integer in [16, 20000]") }
+            guard (1...100).contains(repeats) else { throw SolvableError.invalidParameter(name: "repeats", value: "\(repeats)", allowed: "an integer in [1, 100]") }
+            let t = threads ?? ThreadPolicy.defaultThreads()
+            let env = ProcessInfo.processInfo.environment
+            var variants: [(String, [String: String?])] = [
+                ("library default (OPENBLAS_CORETYPE unset, no auto-selection)", ["OPENBLAS_CORETYPE": nil, "SOLVABLE_BLAS_AUTOSELECT": "0"]),
+                ("Solvable's choice (auto-selection)", ["OPENBLAS_CORETYPE": nil, "SOLVABLE_BLAS_AUTOSELECT": nil]),
+            ]
+            if let user = env["OPENBLAS_CORETYPE"] { variants.append(("this environment (OPENBLAS_CORETYPE=\(user))", ["OPENBLAS_CORETYPE": user])) }
+            var rows: [(String, String, Double, Double)] = []
+            for (label, changes) in variants {
+                var e = env
+                e.removeValue(forKey: BLASAutoSelect.markerVariable)
+                for (k, v) in changes { if let v { e[k] = v } else { e.removeValue(forKey: k) } }
+                let p = Process()
+                p.executableURL = URL(fileURLWithPath: "/proc/self/exe")
+                p.arguments = ["bench", "dgemm-worker", "--size", "\(size)", "--repeats", "\(repeats)", "--threads", "\(t)"]
+                p.environment = e
+                let pipe = Pipe()
+                p.standardOutput = pipe
+                try p.run()
+                let data = pipe.fileHandleForReading.readDataToEndOfFile()
+                p.waitUntilExit()
+                let text = String(decoding: data, as: UTF8.self)
+                guard let doc = try? JSONValue.parse(json: text), let g = doc["gflops"]?.doubleValue, let err = doc["max_abs_error"]?.doubleValue,
+                      case .string(let core)? = doc["core"] else {
+                    throw SolvableError.runtime("benchmark worker failed: \(text)")
+                }
+                rows.append((label, core, g, err))
+            }
+            let base = rows[0].2
+            print("dgemm \(size)x\(size)x\(size), \(t) threads, best of \(repeats)")
+            print(String(format: "%-58@ %-10@ %9@ %7@ %10@", "variant" as NSString, "core" as NSString, "GFLOP/s" as NSString, "ratio" as NSString, "max|err|" as NSString))
+            for r in rows {
+                print(String(format: "%-58@ %-10@ %9.1f %6.2fx %10.2e", r.0 as NSString, r.1 as NSString, r.2, r.2 / base, r.3))
+            }
+        }
+    }
+}
+
+struct BenchDgemmWorker: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "dgemm-worker", abstract: "Internal: one dgemm timing as JSON.",
+                                                    shouldDisplay: false)
+    @Option var size: Int = 2000
+    @Option var repeats: Int = 3
+    @Option var threads: Int = 1
+
+    func run() throws {
+        ThreadPolicy.configure(threads: threads)
+        var rng = RandomStream(seed: 7)
+        let n = size
+        let a = Matrix(rows: n, cols: n, columnMajor: rng.gaussians(n * n))
+        let b = Matrix(rows: n, cols: n, columnMajor: rng.gaussians(n * n))
+        var c = Matrix(rows: n, cols: n)
+        var best = Double.infinity
+        for _ in 0..<repeats {
+            let w = Stopwatch()
+            BLAS.gemm(a, b, beta: 0, into: &c)
+            best = min(best, w.elapsed)
+        }
+        // spot-check 64 entries against a naive dot product
+        var err = 0.0
+        for k in 0..<64 {
+            let i = (k * 7919) % n, j = (k * 104729) % n
+            var s = 0.0
+            for l in 0..<n { s += a[i, l] * b[l, j] }
+            err = max(err, abs(s - c[i, j]))
+        }
+        let doc: JSONValue = .object([("core", .string(BLASRuntime.coreName)), ("gflops", .number(2 * pow(Double(n), 3) / best / 1e9)),
+                                      ("seconds", .number(best)), ("max_abs_error", .number(err))])
+        print(doc.serialized(pretty: false))
+    }
+}

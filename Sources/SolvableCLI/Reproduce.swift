@@ -1,0 +1,57 @@
+import ArgumentParser
+import Experiments
+import Foundation
+import NumericalCore
+
+struct Reproduce: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Reproduce the papers' key figures (theory vs simulation) into OUT/report.html.",
+        discussion: "EXAMPLES:\n  solvable reproduce --out out\n  solvable reproduce --list\n  solvable reproduce --figure core-quadrature --scale paper")
+
+    @Option(name: .long, help: "Run only this figure (repeatable).") var figure: [String] = []
+    @Flag(name: .long, help: "List the registered figures and exit.") var list = false
+    @Option(name: .long, help: "quick (minutes on 2 cores) or paper (published settings).") var scale: String = "quick"
+    @Option(name: .long, help: "Output directory.") var out: String = "out"
+    @Flag(name: .long, help: "Print the summary as JSON on stdout.") var json = false
+    @Option(name: .long, help: "Base random seed.") var seed: UInt64 = 0
+    @Option(name: .long, help: "Threads (default: SLURM_CPUS_PER_TASK, else all cores).") var threads: Int?
+    @Flag(name: .long, help: "No progress or log output.") var quiet = false
+
+    func run() throws {
+        try CLIRunner.guarded {
+            if list {
+                for f in Registry.figures { print("\(f.name)\t\(f.model)\t\(f.title)") }
+                return
+            }
+            guard let sc = Scale(rawValue: scale) else {
+                throw SolvableError.invalidParameter(name: "scale", value: scale, allowed: "one of quick, paper")
+            }
+            var common = CommonOptions()
+            common.threads = threads
+            common.quiet = quiet
+            common.seed = seed
+            var ctx = try CLIRunner.configure(common, config: [])
+            ctx.seed = seed
+            let figures: [FigureSpec] = try figure.isEmpty ? Registry.figures : figure.map { name in
+                guard let f = Registry.figure(name) else {
+                    throw SolvableError.invalidParameter(name: "figure", value: name,
+                                                         allowed: "one of " + Registry.figures.map(\.name).joined(separator: ", "))
+                }
+                return f
+            }
+            let entries = try Experiments.Reproduce.run(figures: figures, scale: sc, outDirectory: out, context: ctx)
+            let passed = entries.filter(\.passed).count
+            if json {
+                print((try? String(contentsOfFile: out + "/manifest.json", encoding: .utf8)) ?? "{}")
+            } else {
+                for e in entries {
+                    let a = e.result?.agreement.map { "\($0.statistic) = \(Plot.tickText($0.value))" }.joined(separator: "; ") ?? (e.error ?? "")
+                    print("\(e.passed ? "PASS" : "FAIL")  \(e.spec.name)  \(String(format: "%.1fs", e.wallSeconds))  \(a)")
+                }
+                print("\(passed)/\(entries.count) figures agree; report: \(out)/report.html")
+            }
+            if entries.contains(where: { $0.error != nil }) { throw ExitCode(1) }
+            if entries.contains(where: { !($0.result?.status.isConverged ?? true) }) { throw ExitCode(3) }
+        }
+    }
+}

@@ -1,0 +1,173 @@
+import ArgumentParser
+import Experiments
+import Foundation
+import Logging
+import NumericalCore
+
+/// Options every compute command takes.
+struct CommonOptions: ParsableArguments {
+    @Option(name: .long, help: "Read parameters from a TOML or JSON file (same keys as the flags; flags override).")
+    var config: String?
+    @Option(name: .long, help: "Write results (CSV, .npy, SVG, manifest.json) into this directory.")
+    var out: String?
+    @Flag(name: .long, help: "Print the main result as one JSON document on stdout (logs go to stderr).")
+    var json = false
+    @Option(name: .long, help: "Base random seed; streams derive from (seed, point, sample).")
+    var seed: UInt64?
+    @Option(name: .long, help: "Threads (default: SLURM_CPUS_PER_TASK, else all cores).")
+    var threads: Int?
+    @Flag(name: .long, help: "No progress or log output.")
+    var quiet = false
+}
+
+/// `solvable <model> <verb>` for any registered `ComputeTask`: its parameters are flags (`--name value`,
+/// lists comma-separated) declared by the task and listed in `--help`.
+struct TaskCommand<T: ComputeTask>: ParsableCommand {
+    static var configuration: CommandConfiguration {
+        CommandConfiguration(commandName: T.commandPath.last!, abstract: T.abstract, discussion: helpText(T.self))
+    }
+
+    @OptionGroup var common: CommonOptions
+    @Argument(parsing: .allUnrecognized, help: ArgumentHelp("Model parameters as --name value (see the list above).", visibility: .hidden))
+    var rawParameters: [String] = []
+
+    func run() throws {
+        try CLIRunner.guarded { try CLIRunner.execute(T.self, common: common, raw: rawParameters) }
+    }
+}
+
+func helpText(_ t: any ComputeTask.Type) -> String {
+    var s = t.discussion.isEmpty ? "" : t.discussion + "\n\n"
+    s += "PARAMETERS (flags --name value; the same keys in --config files):\n"
+    for p in t.parameters {
+        let def = p.defaultValue.map { " [default: \($0.serialized(pretty: false))]" } ?? (p.required ? " [required]" : "")
+        s += "  --\(p.name.replacingOccurrences(of: "_", with: "-"))  \(p.help)\(def)\n      allowed: \(p.allowed)\n"
+    }
+    if !t.examples.isEmpty { s += "\nEXAMPLES:\n" + t.examples.map { "  " + $0 }.joined(separator: "\n") }
+    return s
+}
+
+/// Parses `--name value`, `--name=value`, `--flag`, `--no-flag` into raw values (validated later by the spec).
+func parseParameterFlags(_ raw: [String], specs: [ParameterSpec]) throws -> [(String, JSONValue)] {
+    var out: [(String, JSONValue)] = []
+    var k = 0
+    let isBool = { (name: String) in specs.first { $0.name == Parameters.canonical(name) }.map { if case .bool = $0.kind { return true }; return false } ?? false }
+    while k < raw.count {
+        let tok = raw[k]
+        guard tok.hasPrefix("--"), tok.count > 2 else {
+            throw SolvableError.invalidParameter(name: tok, value: tok, allowed: "parameters given as --name value")
+        }
+        var name = String(tok.dropFirst(2))
+        if let eq = name.firstIndex(of: "=") {
+            out.append((String(name[..<eq]), .string(String(name[name.index(after: eq)...]))))
+            k += 1
+            continue
+        }
+        if isBool(name) {
+            if k + 1 < raw.count, ["true", "false"].contains(raw[k + 1].lowercased()) {
+                out.append((name, .string(raw[k + 1]))); k += 2
+            } else { out.append((name, .bool(true))); k += 1 }
+            continue
+        }
+        if name.hasPrefix("no-") && isBool(String(name.dropFirst(3))) {
+            name = String(name.dropFirst(3)); out.append((name, .bool(false))); k += 1; continue
+        }
+        guard k + 1 < raw.count, !(raw[k + 1].hasPrefix("--") && raw[k + 1].count > 2 && Double(raw[k + 1]) == nil) else {
+            throw SolvableError.invalidParameter(name: Parameters.canonical(name), value: "(missing)", allowed: "a value after --\(name)")
+        }
+        out.append((name, .string(raw[k + 1])))
+        k += 2
+    }
+    return out
+}
+
+enum CLIRunner {
+    /// Maps errors to exit statuses: bad input 2, runtime failure 1, non-convergence 3; one line, no trace.
+    static func guarded(_ body: () throws -> Void) throws {
+        do { try body() } catch let e as SolvableError {
+            FileHandle.standardError.write(Data("error: \(e.description)\n".utf8))
+            throw ExitCode(e.exitCode)
+        } catch let e as ExitCode { throw e } catch let e as CleanExit { throw e } catch {
+            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+    }
+
+    static func configure(_ common: CommonOptions, config: [(String, JSONValue)]) throws -> RunContext {
+        let fromConfig = { (key: String, spec: ParameterSpec) throws -> Int? in
+            try config.first { $0.0 == key }.map { try spec.validate($0.1).intValue ?? 0 }
+        }
+        let seed = try common.seed ?? fromConfig("seed", ParameterSpec("seed", .int(0...Int.max), help: "")).map { UInt64($0) } ?? 0
+        let threads = try common.threads ?? fromConfig("threads", ParameterSpec("threads", .int(1...1024), help: "")) ?? ThreadPolicy.defaultThreads()
+        guard (1...1024).contains(threads) else { throw SolvableError.invalidParameter(name: "threads", value: "\(threads)", allowed: "an integer in [1, 1024]") }
+        ThreadPolicy.configure(threads: threads)
+        let quiet = common.quiet
+        Progress.mode = quiet ? .quiet : (isatty(2) != 0 ? .terminal : .lines)
+        let logger = Logger(label: "solvable")
+        return RunContext(seed: seed, threads: threads, log: { msg in if !quiet { logger.info("\(msg)") } })
+    }
+
+    static func execute(_ task: any ComputeTask.Type, common: CommonOptions, raw: [String]) throws {
+        let clock = Stopwatch()
+        let config = try common.config.map(readConfigFile) ?? []
+        let flags = try parseParameterFlags(raw, specs: task.parameters)
+        let params = try Parameters(specs: task.parameters, config: config, overrides: flags)
+        let outPath = common.out ?? config.first { $0.0 == "out" }.flatMap { if case .string(let s) = $0.1 { return s }; return nil }
+        var dir = try outPath.map(OutputDirectory.init)   // create early: a bad --out fails before the work
+        let ctx = try configure(common, config: config)
+        ctx.log("\(task.name): starting (threads \(ctx.threads), seed \(ctx.seed))")
+        let output = try task.run(params, ctx)
+        let wall = clock.elapsed
+        if var d = dir {
+            try d.write(output)
+            let manifest = makeManifest(command: task.name, parameters: params.json, seed: ctx.seed, wallSeconds: wall,
+                                        output: output, files: d.written + ["manifest.json"])
+            try d.write("manifest.json", text: manifest.serialized() + "\n")
+            dir = d
+            ctx.log("wrote \(d.written.count) files to \(d.url.path)")
+        }
+        let document: JSONValue = .object([
+            ("command", .string(task.name)), ("status", .string(output.status.rawValue)),
+            ("result", output.summary),
+            ("agreement", .array(output.agreement.map(\.json))),
+            ("solvers", .object(output.records.map { ($0.name, $0.record.json) })),
+            ("wall_seconds", .number(wall)),
+        ])
+        if common.json {
+            print(document.serialized())
+        } else {
+            print(humanSummary(task: task, output: output, wall: wall, out: dir?.url.path))
+        }
+        if !output.status.isConverged {
+            let bad = output.records.first { !$0.record.status.isConverged }!
+            throw SolvableError.notConverged(solver: bad.name, detail: "\(bad.record.status.rawValue) after \(bad.record.iterations) iterations, residual \(bad.record.finalResidual) (tolerance \(bad.record.tolerance))\(bad.record.message.map { "; " + $0 } ?? "")")
+        }
+    }
+
+    static func humanSummary(task: any ComputeTask.Type, output: TaskOutput, wall: Double, out: String?) -> String {
+        var s = "\(task.name): status \(output.status.rawValue), \(String(format: "%.2f", wall)) s\n"
+        if case .object(let kv) = output.summary {
+            for (k, v) in kv {
+                var text = v.serialized(pretty: false)
+                if text.count > 160 { text = String(text.prefix(157)) + "..." }
+                s += "  \(k): \(text)\n"
+            }
+        }
+        for a in output.agreement {
+            s += "  agreement: \(a.statistic) = \(Plot.tickText(a.value)) (tolerance \(a.higherIsBetter ? ">=" : "<=") \(Plot.tickText(a.tolerance))): \(a.passed ? "PASS" : "FAIL")\n"
+        }
+        if let out { s += "  outputs in \(out)\n" }
+        return s
+    }
+}
+
+extension JSONValue {
+    var intValue: Int? { if case .int(let i) = self { return i }; return nil }
+}
+
+/// Opens an existential task type into its generic command.
+func commandType<T: ComputeTask>(_ t: T.Type) -> ParsableCommand.Type { TaskCommand<T>.self }
+
+func subcommands(for model: String) -> [ParsableCommand.Type] {
+    Registry.tasks.filter { $0.commandPath.first == model }.map { commandType($0) }
+}
