@@ -150,13 +150,12 @@ public struct Parameters: Sendable {
         self.specs = specs
         var merged: [String: JSONValue] = [:]
         let byName = Dictionary(specs.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
-        let known = specs.map(\.name).sorted().joined(separator: ", ")
+        let known = specs.map(\.name).sorted()
         for (rawKey, v) in config + overrides {
             let key = Parameters.canonical(rawKey)
             if commonParameterKeys.contains(key) { continue }
             guard let spec = byName[key] else {
-                throw SolvableError.invalidParameter(name: rawKey, value: ParameterSpec.show(v),
-                                                     allowed: "no such parameter; known parameters: \(known)")
+                throw SolvableError.unknownParameter(name: rawKey, known: known + commonParameterKeys.sorted())
             }
             merged[key] = try spec.validate(v)
         }

@@ -70,7 +70,7 @@ public enum Report {
             h += "<table><tr><th>agreement statistic</th><th>value</th><th>tolerance</th><th>result</th><th>detail</th></tr>\n"
             for a in r.agreement {
                 let mark = a.passed ? "<span class=\"pass\">pass</span>" : "<span class=\"fail\">fail</span>"
-                h += "<tr><td>\(esc(a.statistic))</td><td>\(esc(Plot.tickText(a.value)))</td><td>\(a.higherIsBetter ? "&ge;" : "&le;") \(esc(Plot.tickText(a.tolerance)))</td><td>\(mark)</td><td>\(esc(a.detail))</td></tr>\n"
+                h += "<tr><td>\(esc(a.statistic))</td><td>\(esc(Plot.tickText(a.value)))</td><td>\(a.higherIsBetter ? "&#8805;" : "&#8804;") \(esc(Plot.tickText(a.tolerance)))</td><td>\(mark)</td><td>\(esc(a.detail))</td></tr>\n"
             }
             h += "</table>\n"
             let st = r.status

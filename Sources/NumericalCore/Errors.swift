@@ -3,6 +3,8 @@
 public enum SolvableError: Error, CustomStringConvertible, Equatable {
     /// A parameter is missing, of the wrong type or outside its allowed range.
     case invalidParameter(name: String, value: String, allowed: String)
+    /// A key or flag that the command does not have.
+    case unknownParameter(name: String, known: [String])
     /// An input file could not be read or parsed.
     case invalidInput(source: String, detail: String)
     /// A request would need more memory than available.
@@ -16,6 +18,8 @@ public enum SolvableError: Error, CustomStringConvertible, Equatable {
         switch self {
         case let .invalidParameter(name, value, allowed):
             return "invalid value \(value) for parameter '\(name)': allowed \(allowed)"
+        case let .unknownParameter(name, known):
+            return "unknown parameter '\(name)'; known parameters: \(known.joined(separator: ", "))"
         case let .invalidInput(source, detail): return "cannot read \(source): \(detail)"
         case let .insufficientMemory(needed, available, hint):
             return "this run needs about \(formatBytes(needed)) but only \(formatBytes(available)) is available; \(hint)"
@@ -27,7 +31,7 @@ public enum SolvableError: Error, CustomStringConvertible, Equatable {
     /// Exit status for the CLI.
     public var exitCode: Int32 {
         switch self {
-        case .invalidParameter, .invalidInput, .insufficientMemory: return 2
+        case .invalidParameter, .unknownParameter, .invalidInput, .insufficientMemory: return 2
         case .notConverged: return 3
         case .runtime: return 1
         }

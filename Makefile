@@ -1,0 +1,35 @@
+# Solvable: two commands that work on a fresh Debian machine.
+#   make run    reproduce the papers' key figures at quick scale into out/report.html
+#   make test   run the test suite
+APT_PACKAGES := libopenblas-dev liblapacke-dev pkg-config
+SWIFT ?= swift
+
+.PHONY: deps build run test bench info clean
+
+deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages:$$missing"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+	@python3 -c 'import numpy' 2>/dev/null || python3 -m pip install -q numpy 2>/dev/null || \
+		echo "note: numpy not available; the numpy round-trip test will be skipped and say so"
+
+build: deps
+	$(SWIFT) build -c release
+
+run: build
+	.build/release/solvable reproduce --out out
+
+test: deps
+	$(SWIFT) test -c release
+
+bench: build
+	.build/release/solvable bench blas
+
+info: build
+	.build/release/solvable info
+
+clean:
+	rm -rf .build out
