@@ -26,12 +26,7 @@ struct Reproduce: ParsableCommand {
             guard let sc = Scale(rawValue: scale) else {
                 throw SolvableError.invalidParameter(name: "scale", value: scale, allowed: "one of quick, paper")
             }
-            var common = CommonOptions()
-            common.threads = threads
-            common.quiet = quiet
-            common.seed = seed
-            var ctx = try CLIRunner.configure(common, config: [])
-            ctx.seed = seed
+            let ctx = try CLIRunner.configure(seed: seed, threads: threads, quiet: quiet)
             let figures: [FigureSpec] = try figure.isEmpty ? Registry.figures : figure.map { name in
                 guard let f = Registry.figure(name) else {
                     throw SolvableError.invalidParameter(name: "figure", value: name,

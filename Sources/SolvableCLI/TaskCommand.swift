@@ -94,14 +94,18 @@ enum CLIRunner {
     }
 
     static func configure(_ common: CommonOptions, config: [(String, JSONValue)]) throws -> RunContext {
+        try configure(seed: common.seed, threads: common.threads, quiet: common.quiet, config: config)
+    }
+
+    /// Seed, threads (validated; config values when no flag) and the process-wide progress/log mode.
+    static func configure(seed flagSeed: UInt64?, threads flagThreads: Int?, quiet: Bool, config: [(String, JSONValue)] = []) throws -> RunContext {
         let fromConfig = { (key: String, spec: ParameterSpec) throws -> Int? in
             try config.first { $0.0 == key }.map { try spec.validate($0.1).intValue ?? 0 }
         }
-        let seed = try common.seed ?? fromConfig("seed", ParameterSpec("seed", .int(0...Int.max), help: "")).map { UInt64($0) } ?? 0
-        let threads = try common.threads ?? fromConfig("threads", ParameterSpec("threads", .int(1...1024), help: "")) ?? ThreadPolicy.defaultThreads()
+        let seed = try flagSeed ?? fromConfig("seed", ParameterSpec("seed", .int(0...Int.max), help: "")).map { UInt64($0) } ?? 0
+        let threads = try flagThreads ?? fromConfig("threads", ParameterSpec("threads", .int(1...1024), help: "")) ?? ThreadPolicy.defaultThreads()
         guard (1...1024).contains(threads) else { throw SolvableError.invalidParameter(name: "threads", value: "\(threads)", allowed: "an integer in [1, 1024]") }
         ThreadPolicy.configure(threads: threads)
-        let quiet = common.quiet
         Progress.mode = quiet ? .quiet : (isatty(2) != 0 ? .terminal : .lines)
         let logger = Logger(label: "solvable")
         return RunContext(seed: seed, threads: threads, log: { msg in if !quiet { logger.info("\(msg)") } })
