@@ -17,6 +17,7 @@ struct BenchBLAS: ParsableCommand {
     @Option(name: .long, help: "Matrix size n (n x n times n x n).") var size: Int = 2000
     @Option(name: .long, help: "Repetitions (best is reported).") var repeats: Int = 3
     @Option(name: .long, help: "Threads for BLAS.") var threads: Int?
+    @Option(name: .long, help: "Extra cores to time, comma-separated (e.g. Prescott,SkylakeX).") var cores: String?
 
     func run() throws {
         try CLIRunner.guarded {
@@ -28,6 +29,9 @@ struct BenchBLAS: ParsableCommand {
                 ("library default (OPENBLAS_CORETYPE unset, no auto-selection)", ["OPENBLAS_CORETYPE": nil, "SOLVABLE_BLAS_AUTOSELECT": "0"]),
                 ("Solvable's choice (auto-selection)", ["OPENBLAS_CORETYPE": nil, "SOLVABLE_BLAS_AUTOSELECT": nil]),
             ]
+            for c in (cores ?? "").split(separator: ",").map(String.init) where !c.isEmpty {
+                variants.append(("forced OPENBLAS_CORETYPE=\(c)", ["OPENBLAS_CORETYPE": c]))
+            }
             if let user = env["OPENBLAS_CORETYPE"] { variants.append(("this environment (OPENBLAS_CORETYPE=\(user))", ["OPENBLAS_CORETYPE": user])) }
             var rows: [(String, String, Double, Double)] = []
             for (label, changes) in variants {
@@ -52,9 +56,11 @@ struct BenchBLAS: ParsableCommand {
             }
             let base = rows[0].2
             print("dgemm \(size)x\(size)x\(size), \(t) threads, best of \(repeats)")
-            print(String(format: "%-58@ %-10@ %9@ %7@ %10@", "variant" as NSString, "core" as NSString, "GFLOP/s" as NSString, "ratio" as NSString, "max|err|" as NSString))
+            let pad = { (s: String, n: Int) in s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
+            let width = rows.map(\.0.count).max() ?? 10
+            print(pad("variant", width) + "  " + pad("core", 11) + "  GFLOP/s   ratio  max|err|")
             for r in rows {
-                print(String(format: "%-58@ %-10@ %9.1f %6.2fx %10.2e", r.0 as NSString, r.1 as NSString, r.2, r.2 / base, r.3))
+                print(pad(r.0, width) + "  " + pad(r.1, 11) + String(format: "  %7.1f  %5.2fx  %8.1e", r.2, r.2 / base, r.3))
             }
         }
     }
