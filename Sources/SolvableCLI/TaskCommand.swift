@@ -47,40 +47,6 @@ func helpText(_ t: any ComputeTask.Type) -> String {
     return s
 }
 
-/// Parses `--name value`, `--name=value`, `--flag`, `--no-flag` into raw values (validated later by the spec).
-func parseParameterFlags(_ raw: [String], specs: [ParameterSpec]) throws -> [(String, JSONValue)] {
-    var out: [(String, JSONValue)] = []
-    var k = 0
-    let isBool = { (name: String) in specs.first { $0.name == Parameters.canonical(name) }.map { if case .bool = $0.kind { return true }; return false } ?? false }
-    while k < raw.count {
-        let tok = raw[k]
-        guard tok.hasPrefix("--"), tok.count > 2 else {
-            throw SolvableError.invalidParameter(name: tok, value: tok, allowed: "parameters given as --name value")
-        }
-        var name = String(tok.dropFirst(2))
-        if let eq = name.firstIndex(of: "=") {
-            out.append((String(name[..<eq]), .string(String(name[name.index(after: eq)...]))))
-            k += 1
-            continue
-        }
-        if isBool(name) {
-            if k + 1 < raw.count, ["true", "false"].contains(raw[k + 1].lowercased()) {
-                out.append((name, .string(raw[k + 1]))); k += 2
-            } else { out.append((name, .bool(true))); k += 1 }
-            continue
-        }
-        if name.hasPrefix("no-") && isBool(String(name.dropFirst(3))) {
-            name = String(name.dropFirst(3)); out.append((name, .bool(false))); k += 1; continue
-        }
-        guard k + 1 < raw.count, !(raw[k + 1].hasPrefix("--") && raw[k + 1].count > 2 && Double(raw[k + 1]) == nil) else {
-            throw SolvableError.invalidParameter(name: Parameters.canonical(name), value: "(missing)", allowed: "a value after --\(name)")
-        }
-        out.append((name, .string(raw[k + 1])))
-        k += 2
-    }
-    return out
-}
-
 enum CLIRunner {
     /// Maps errors to exit statuses: bad input 2, runtime failure 1, non-convergence 3; one line, no trace.
     static func guarded(_ body: () throws -> Void) throws {
