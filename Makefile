@@ -4,7 +4,7 @@
 APT_PACKAGES := libopenblas-dev liblapacke-dev pkg-config
 SWIFT ?= swift
 
-.PHONY: deps build run test bench info clean
+.PHONY: deps build run test bench info clean fuzz
 
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -33,3 +33,9 @@ info: build
 
 clean:
 	rm -rf .build out
+
+# Coverage-guided fuzzing of the config readers (libFuzzer + AddressSanitizer); FUZZ_SECONDS to change the budget.
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	$(SWIFT) build --package-path Fuzz -c debug -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library
+	ASAN_OPTIONS=detect_leaks=0 Fuzz/.build/debug/ConfigFuzzer Fuzz/corpus -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096 -timeout=10
