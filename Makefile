@@ -4,7 +4,7 @@
 APT_PACKAGES := libopenblas-dev liblapacke-dev pkg-config
 SWIFT ?= swift
 
-.PHONY: deps build run test bench info clean fuzz
+.PHONY: deps build run test test-sanitizers bench info clean fuzz
 
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -24,6 +24,12 @@ run: build
 
 test: deps
 	$(SWIFT) test -c release
+
+# The test suite under AddressSanitizer and ThreadSanitizer (debug builds in their own build folders).
+# Leak checking is off: Swift's process-lifetime globals are reported as leaks at exit.
+test-sanitizers: deps
+	ASAN_OPTIONS=detect_leaks=0 $(SWIFT) test --sanitize=address --scratch-path .build-asan $(SANITIZER_FILTER)
+	$(SWIFT) test --sanitize=thread --scratch-path .build-tsan $(SANITIZER_FILTER)
 
 bench: build
 	.build/release/solvable bench blas

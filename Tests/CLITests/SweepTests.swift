@@ -1,5 +1,6 @@
 import Experiments
 import Foundation
+import NumericalCore
 import Testing
 
 func writeSweepSpec(_ dir: String, samples: Int = 4000) throws -> String {
@@ -53,9 +54,12 @@ func writeSweepSpec(_ dir: String, samples: Int = 4000) throws -> String {
     /// SIGKILL mid-way, rerun: every point exactly once, nothing half-written visible, same results as a clean run.
     @Test func killedSweepResumesWithoutLossOrDuplicates() throws {
         let dir = try scratchDirectory("sweep-kill")
-        let spec = try writeSweepSpec(dir, samples: 300_000)
+        let spec = try writeSweepSpec(dir, samples: 100_000)
         let out = "\(dir)/killed"
-        for trial in 0..<3 {
+        // 20 kills at pseudo-random moments (seeded, so the test is reproducible): some before any point is
+        // written, most in the middle of writing one
+        var rng = RandomStream(seed: 2718)
+        for _ in 0..<20 {
             let p = Process()
             p.executableURL = try solvableBinary()
             p.arguments = ["sweep", "run", spec, "--out", out, "--quiet", "--threads", "1"]
@@ -63,17 +67,10 @@ func writeSweepSpec(_ dir: String, samples: Int = 4000) throws -> String {
             p.standardOutput = FileHandle.nullDevice
             p.standardError = FileHandle.nullDevice
             try p.run()
-            // wait until some (but, in the first trials, not all) points are written, then kill
-            let deadline = Date().addingTimeInterval(30)
-            while Date() < deadline && p.isRunning {
-                let n = ((try? FileManager.default.contentsOfDirectory(atPath: "\(out)/points")) ?? []).filter { $0.hasSuffix(".json") && !$0.hasPrefix(".") }.count
-                if n > trial * 3 { break }
-                usleep(2000)
-            }
-            usleep(UInt32(1000 * (trial * 7 % 5)))
+            usleep(UInt32(5_000 + rng.index(below: 150_000)))
             kill(p.processIdentifier, SIGKILL)
             p.waitUntilExit()
-            let visible = try FileManager.default.contentsOfDirectory(atPath: "\(out)/points").filter { !$0.hasPrefix(".") }
+            let visible = ((try? FileManager.default.contentsOfDirectory(atPath: "\(out)/points")) ?? []).filter { !$0.hasPrefix(".") }
             for f in visible {   // every visible file is a complete, parseable record
                 let text = try String(contentsOfFile: "\(out)/points/\(f)", encoding: .utf8)
                 #expect((try? JSONValue.parse(json: text))?["status"] != nil, "half-written file \(f)")
