@@ -1,0 +1,81 @@
+import Foundation
+import Testing
+import NumericalCore
+import StructuredFeatures
+
+@Suite("Simulation")
+struct SimulationTests {
+    /// Spec F9(a)-type structured case: n0 = 400, L = 2, n1 = 600, n2 = 500, σ0 ∝ i^{-1}, w_i ∝ i^{-0.25},
+    /// Σ1 = Σ0 (aligned first layer), Σ2 ∝ i^{-0.7}, η² = 0.1.
+    static func structuredModel() throws -> FeatureModel {
+        try FeatureModel(inputDimension: 400, dataCovariance: .powerLaw(exponent: 1), widths: [600, 500],
+                         layerCovariances: [.powerOfData(1), .powerLaw(exponent: 0.7)],
+                         target: .powerLaw(exponent: 0.25), signal: 1, noiseVariance: 0.1)
+    }
+
+    /// Theory vs simulation on the structured case, ridgeless and λ = 0.01, P ∈ {80, 200, 320, 700}
+    /// (n_min = 400: P = 320 is 20 % below the peak, outside the O(1)-fluctuation zone of spec §6).
+    /// 24 trials per point with a fixed teacher. Each point must lie within 3 standard errors: with 8 points a
+    /// purely statistical failure has probability <= 8 × 0.27 % ≈ 2 % per fresh seed, and the seed is fixed, so the
+    /// test is deterministic; the finite-size bias at n0 = 400 (spec: 2-4 %) is below the s.e. here (measured
+    /// |z| are printed).
+    @Test("Structured two-layer case: theory within 3 s.e. per point")
+    func structuredAgreement() throws {
+        let model = try Self.structuredModel()
+        let theory = try model.resolve().theory
+        let sim = try FeatureSimulator(model: model)
+        let Ps = [80, 200, 320, 700]
+        var zs: [Double] = []
+        for lambda in [0.0, 0.01] {
+            let pts = try sim.run(samples: Ps, ridge: lambda, trials: 24, teacher: .fixed, seed: 2023)
+            for p in pts {
+                let t = try theory.evaluate(samples: Double(p.samples), ridge: lambda)
+                let z = Statistics.zScore(observed: p.generalizationError.mean, expected: t.generalizationError,
+                                          standardError: p.generalizationError.standardError)
+                zs.append(z)
+                print("features sim-test λ = \(lambda) P = \(p.samples): theory \(t.generalizationError) sim \(p.generalizationError.mean) ± \(p.generalizationError.standardError) z = \(z)")
+                #expect(abs(z) <= 3, "λ = \(lambda), P = \(p.samples): z = \(z)")
+                if lambda > 0 {
+                    let zt = Statistics.zScore(observed: p.trainingError.mean, expected: t.trainingError,
+                                               standardError: p.trainingError.standardError)
+                    print("features sim-test train λ = \(lambda) P = \(p.samples): theory \(t.trainingError) sim \(p.trainingError.mean) z = \(zt)")
+                    #expect(abs(zt) <= 3, "train λ = \(lambda), P = \(p.samples): z = \(zt)")
+                }
+            }
+        }
+        print("features sim-test max |z| = \(zs.map(abs).max() ?? 0)")
+    }
+
+    /// Random teachers with matching average power (never rescaled per draw) agree with the theory at the mean
+    /// power; 32 trials at n0 = 200, power-law data and target, L = 1.
+    @Test("Random-teacher protocol matches the theory on average")
+    func randomTeacher() throws {
+        let model = try FeatureModel(inputDimension: 200, dataCovariance: .powerLaw(exponent: 1), widths: [300],
+                                     target: .powerLaw(exponent: 0.25), noiseVariance: 0.05)
+        let theory = try model.resolve().theory
+        let pts = try FeatureSimulator(model: model).run(samples: [50, 120, 400], ridge: 0.01, trials: 32, teacher: .random, seed: 7)
+        for p in pts {
+            let t = try theory.evaluate(samples: Double(p.samples), ridge: 0.01)
+            let z = Statistics.zScore(observed: p.generalizationError.mean, expected: t.generalizationError,
+                                      standardError: p.generalizationError.standardError)
+            print("features random-teacher P = \(p.samples): z = \(z)")
+            #expect(abs(z) <= 3)
+        }
+    }
+
+    @Test("Exact recovery cell and results do not depend on threads")
+    func exactRecoveryAndDeterminism() throws {
+        let model = try FeatureModel(inputDimension: 400, widths: [800])
+        let sim = try FeatureSimulator(model: model)
+        let r = try sim.run(samples: [600], ridge: 0, trials: 2, seed: 3)
+        #expect(r[0].generalizationError.mean < 1e-8)
+        let small = try FeatureSimulator(model: FeatureModel(inputDimension: 60, dataCovariance: .powerLaw(exponent: 1),
+                                                             widths: [80, 50], noiseVariance: 0.1))
+        let a = try small.run(samples: [30, 90], ridge: 0.01, trials: 6, seed: 11, threads: 1)
+        let b = try small.run(samples: [30, 90], ridge: 0.01, trials: 6, seed: 11, threads: 2)
+        for k in 0..<2 {
+            #expect(a[k].generalizationError == b[k].generalizationError)
+            #expect(a[k].generalizationError.mean.isFinite && a[k].generalizationError.standardError.isFinite)
+        }
+    }
+}
