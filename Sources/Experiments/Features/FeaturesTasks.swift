@@ -233,7 +233,7 @@ public enum FeaturesCompareTask: ComputeTask {
         "solvable features compare --n0 200 --data-spectrum power_law:1 --widths 300,250 --first-layer data_power:1 --hidden-layers power_law:0.7 --target power_law:0.25 --noise 0.1 --samples 40,100,300 --trials 8 --json",
     ]
     public static let parameters: [ParameterSpec] = FeaturesCLI.modelParameters + featuresSimulationParameters + [
-        ParameterSpec("z_tolerance", .double(0...100), default: .double(3), help: "verdict: max |z| allowed"),
+        ParameterSpec("z_tolerance", .double(0...100), default: .double(0), help: "verdict: max |z| allowed; 0 = automatic (Bonferroni Student-t quantile at 1 % family-wise false alarm)"),
         ParameterSpec("exclude_near_peak", .double(0...1), default: .double(0.1), help: "points with |P - n_min| < this * n_min do not enter the verdict"),
     ]
 
@@ -250,7 +250,7 @@ public enum FeaturesCompareTask: ComputeTask {
 
     /// Theory and simulation on one model and P grid.
     public static func compare(model: FeatureModel, samples Ps: [Int], ridge lambda: Double, trials: Int, teacher: TeacherProtocol,
-                               seed: UInt64, threads: Int, zTolerance: Double = 3, excludeNearPeak: Double = 0.1,
+                               seed: UInt64, threads: Int, zTolerance: Double = 0, excludeNearPeak: Double = 0.1,
                                linePoints: Int = 160) throws -> Result {
         let theory = try model.resolve().theory
         let sim = try FeatureSimulator(model: model).run(samples: Ps, ridge: lambda, trials: trials, teacher: teacher,
@@ -264,8 +264,12 @@ public enum FeaturesCompareTask: ComputeTask {
         }
         let used = (0..<Ps.count).filter { inc[$0] }
         let zmax = used.map { abs(z[$0]).isNaN ? Double.infinity : abs(z[$0]) }.max() ?? 0
-        let agreement = Agreement(statistic: "max |z| over \(used.count) points", value: zmax, tolerance: zTolerance,
-                                  detail: "z = (sim − theory)/s.e., \(trials) trials per point; \(Ps.count - used.count) point(s) within \(Int(excludeNearPeak * 100)) % of n_min = \(Plot.tickText(nmin)) excluded; for \(used.count) independent points a purely statistical |z| > \(Plot.tickText(zTolerance)) has family-wise probability ≈ \(Plot.tickText(Double(used.count) * 2 * (1 - normalCDF(zTolerance))))")
+        let auto = zTolerance <= 0
+        let tol = auto ? featuresBonferroniTolerance(points: used.count, trials: trials) : zTolerance
+        let how = auto ? "tolerance = Bonferroni Student-t quantile (ν = \(trials - 1)) at 1 % family-wise false alarm over \(used.count) points"
+                       : "user tolerance; for \(used.count) points a purely statistical |z| > \(Plot.tickText(tol)) has family-wise probability ≈ \(Plot.tickText(Double(used.count) * 2 * (1 - normalCDF(tol)))) (normal approximation)"
+        let agreement = Agreement(statistic: "max |z| over \(used.count) points", value: zmax, tolerance: tol,
+                                  detail: "z = (sim − theory)/s.e., \(trials) trials per point; \(Ps.count - used.count) point(s) within \(Int(excludeNearPeak * 100)) % of n_min = \(Plot.tickText(nmin)) excluded; \(how)")
         let lo = Double(Ps.min()!) / 1.3, hi = Double(Ps.max()!) * 1.2
         let grid = FeaturesCLI.denseGrid(lo, hi, points: linePoints, avoid: nmin)
         let line = try theory.curve(samples: grid, ridge: lambda, threads: threads).map(\.generalizationError)
@@ -317,3 +321,28 @@ func featuresZ(_ sim: SimulationPoint, _ theory: TheoryPoint) -> Double {
 
 /// Standard normal CDF.
 func normalCDF(_ x: Double) -> Double { 0.5 * erfc(-x / 2.0.squareRoot()) }
+
+/// Upper quantile z with P(|N(0,1)| > z) = p (bisection on erfc).
+func normalTwoSidedQuantile(_ p: Double) -> Double {
+    var lo = 0.0, hi = 40.0
+    for _ in 0..<200 { let m = 0.5 * (lo + hi); if erfc(m / 2.0.squareRoot()) > p { lo = m } else { hi = m } }
+    return 0.5 * (lo + hi)
+}
+
+/// Two-sided Student-t quantile with ν degrees of freedom, P(|t_ν| > q) = p, by the Cornish-Fisher expansion
+/// of Abramowitz & Stegun 26.7.5 (accurate to a few 0.1 % for ν ≥ 7 at the tail levels used here).
+func studentTwoSidedQuantile(_ p: Double, dof nu: Double) -> Double {
+    let z = normalTwoSidedQuantile(p)
+    let z3 = z * z * z, z5 = z3 * z * z, z7 = z5 * z * z, z9 = z7 * z * z
+    let g1 = (z3 + z) / 4
+    let g2 = (5 * z5 + 16 * z3 + 3 * z) / 96
+    let g3 = (3 * z7 + 19 * z5 + 17 * z3 - 15 * z) / 384
+    let g4 = (79 * z9 + 776 * z7 + 1482 * z5 - 1920 * z3 - 945 * z) / 92160
+    return z + g1 / nu + g2 / (nu * nu) + g3 / (nu * nu * nu) + g4 / (nu * nu * nu * nu)
+}
+
+/// The Bonferroni z tolerance for `points` comparisons of means over `trials` trials: the two-sided Student-t
+/// (ν = trials − 1) quantile at family-wise false-alarm probability `familyWise` (default 1 %).
+public func featuresBonferroniTolerance(points: Int, trials: Int, familyWise: Double = 0.01) -> Double {
+    studentTwoSidedQuantile(familyWise / Double(max(1, points)), dof: Double(max(2, trials - 1)))
+}
