@@ -249,6 +249,17 @@ struct GeneralSolverTests {
         }
     }
 
+    @Test("Under-parameterized ridgeless ε_g does not depend on Σ2..ΣL or Γ")
+    func underParameterizedIndependence() throws {
+        let a = try FeatureModel(inputDimension: 200, dataCovariance: .powerLaw(exponent: 1), widths: [300, 150],
+                                 target: .powerLaw(exponent: 0.3), noiseVariance: 0.1).resolve().theory
+        let b = try FeatureModel(inputDimension: 200, dataCovariance: .powerLaw(exponent: 1), widths: [300, 150],
+                                 layerCovariances: [.identity, .powerLaw(exponent: 1.5)], readoutCovariance: .powerLaw(exponent: 0.5),
+                                 target: .powerLaw(exponent: 0.3), noiseVariance: 0.1).resolve().theory
+        for P in [160.0, 300, 1000] { #expect(close(try eg(a, P), try eg(b, P), rtol: 1e-12), "P = \(P)") }
+        for P in [50.0, 120] { #expect(try eg(b, P) > (try eg(a, P)) * (1 + 1e-6), "anisotropy must hurt at P = \(P)") }
+    }
+
     @Test("Training error identity and over-parameterized E_train = 0")
     func trainIdentity() throws {
         let t = try Self.randomModel().resolve().theory

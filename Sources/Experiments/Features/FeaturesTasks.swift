@@ -115,10 +115,10 @@ public enum FeaturesTheoryTask: ComputeTask {
     public static let commandPath = ["features", "theory"]
     public static let abstract = "Learning-curve theory of deep structured Gaussian features (ridge / ridgeless)."
     public static let discussion = """
-        Deterministic-equivalent form of the replica result of Zavatone-Veth & Pehlevan (NeurIPS 2023), spec §4:
-        one unknown d solves lambda = kappa_1(d) (1 - d/P) prod_l (1 - d/n_l) prod_{l>=2} pi_l(d); then
-        E_test = (B + eta^2)/(1 - (d/P)(1 - 1/Lambda)), eps_g = E_test - eta^2, E_train = (1 - d/P)^2 E_test.
-        lambda = 0 uses the ridgeless closed forms; eps_g = inf at P = n_min (the interpolation peak).
+        Deterministic-equivalent form of the replica result of Zavatone-Veth & Pehlevan (NeurIPS 2023), spec §4: \
+        one unknown d solves lambda = kappa_1(d) (1 - d/P) prod_l (1 - d/n_l) prod_{l>=2} pi_l(d); then \
+        E_test = (B + eta^2)/(1 - (d/P)(1 - 1/Lambda)), eps_g = E_test - eta^2, E_train = (1 - d/P)^2 E_test. \
+        lambda = 0 uses the ridgeless closed forms; eps_g = inf at P = n_min (the interpolation peak). \
         With --optimal-ridge, lambda*(P) minimises eps_g over [1e-4, 10].
         """
     public static let examples = [
@@ -187,8 +187,8 @@ public enum FeaturesSimulateTask: ComputeTask {
     public static let commandPath = ["features", "simulate"]
     public static let abstract = "Simulate ridge / min-norm regression on deep structured Gaussian features (exact test error)."
     public static let discussion = """
-        Per trial: G_l ~ N(0,1), X = N(0,1) diag(sqrt sigma0), y = X theta* + xi; Z = X Sigma1^{1/2} G_1 ... Gamma^{1/2}/sqrt(n_1...n_L)
-        by a chain of gemms; v by Cholesky (lambda > 0, primal or dual) or SVD least squares (lambda = 0); eps_g = delta^T Sigma0 delta
+        Per trial: G_l ~ N(0,1), X = N(0,1) diag(sqrt sigma0), y = X theta* + xi; Z = X Sigma1^{1/2} G_1 ... Gamma^{1/2}/sqrt(n_1...n_L) \
+        by a chain of gemms; v by Cholesky (lambda > 0, primal or dual) or SVD least squares (lambda = 0); eps_g = delta^T Sigma0 delta \
         with delta = F v - theta* (no test set). Streams RandomStream(seed, point: P, sample: trial). Spec §6.
         """
     public static let examples = [
@@ -225,12 +225,12 @@ public enum FeaturesCompareTask: ComputeTask {
     public static let commandPath = ["features", "compare"]
     public static let abstract = "Theory vs simulation for deep structured Gaussian features, with z-scores and a verdict."
     public static let discussion = """
-        z = (simulation mean - theory)/s.e. at each P. The verdict is max |z| <= z_tolerance over points farther than
-        exclude_near_peak * n_min from the peak P = n_min (spec §6: there fluctuations are O(1) and heavy-tailed; those
+        z = (simulation mean - theory)/s.e. at each P. The verdict is max |z| <= z_tolerance over points farther than \
+        exclude_near_peak * n_min from the peak P = n_min (spec §6: there fluctuations are O(1) and heavy-tailed; those \
         points are still reported). Finite-size bias at n0 = 400 is 2-4 % (spec §6).
         """
     public static let examples = [
-        "solvable features compare --n0 200 --data-spectrum power_law:1 --widths 300,250 --first-layer data_power:1 --hidden-layers power_law:0.7 --target power_law:0.25 --noise 0.1 --samples 40,100,300 --trials 8 --json",
+        "solvable features compare --n0 200 --data-spectrum power_law:1 --widths 300,250 --first-layer data_power:1 --hidden-layers power_law:0.7 --target power_law:0.25 --noise 0.1 --samples 40,100,300 --trials 16 --log-axes true --json",
     ]
     public static let parameters: [ParameterSpec] = FeaturesCLI.modelParameters + featuresSimulationParameters + [
         ParameterSpec("z_tolerance", .double(0...100), default: .double(0), help: "verdict: max |z| allowed; 0 = automatic (Bonferroni Student-t quantile at 1 % family-wise false alarm)"),
