@@ -202,14 +202,24 @@ public struct LearningCurveTheory: Sendable {
                 var gv = st[0].logKappa + (P.isFinite ? log1p(-x / P) : 0) - logLambda
                 for (k, s) in later.enumerated() { gv += (s.size.isFinite ? log1p(-x / s.size) : 0) + st[k + 1].logPi }
                 history.append(abs(gv))
-                if gv == 0 || abs(gv) < 1e-14 { done = true; break }
+                if gv == 0 { done = true; break }
                 if gv > 0 { lo = x } else { hi = x }
                 let Lambda = 1 + st.reduce(0) { $0 + $1.chi }
-                let slope = -Lambda - (P.isFinite ? x / (P - x) : 0)
-                var next = x * exp(-gv / slope)
-                if !(next > lo && next < hi) || !next.isFinite {
-                    next = hi / lo > 4 ? (lo * hi).squareRoot() : 0.5 * (lo + hi)
+                let slopeU = -Lambda - (P.isFinite ? x / (P - x) : 0)      // dg/d ln d
+                var next: Double
+                if x <= 0.5 * dmax {
+                    next = x * exp(-gv / slopeU)                           // Newton in ln d (g ≈ −ln d as d → 0)
+                } else {
+                    let r = dmax - x                                       // Newton in ln(d_max − d) (g ≈ m ln(d_max − d))
+                    next = dmax - r * exp(gv * x / (slopeU * r))
                 }
+                let inside = next > lo && next < hi && next.isFinite
+                if abs(gv) < 1e-9 {
+                    // quadratic convergence: the error after this step is O(g²); keep x if rounding pushed it out
+                    if inside { x = next }
+                    done = true; break
+                }
+                if !inside { next = hi / lo > 4 ? (lo * hi).squareRoot() : 0.5 * (lo + hi) }
                 if abs(next - x) <= 1e-15 * x || hi - lo <= 4 * Double.ulpOfOne * hi { x = next; done = true; break }
                 x = next
             }
