@@ -102,6 +102,31 @@ public struct FeatureSimulator: Sendable {
         }
     }
 
+    /// Which linear system a ridge fit solves.
+    public enum RidgeForm: Sendable { case automatic, primal, dual }
+
+    /// The readout v̂ (spec §1.3, §6 step 3). λ > 0: Cholesky on the primal system (ZᵀZ/P + λI)v = Zᵀy/P when
+    /// n_L ≤ P (or `.primal`), else on the dual (ZZᵀ/P + λI)u = y/P with v = Zᵀu. λ = 0: the minimum-norm
+    /// least-squares solution Z⁺y by SVD (`dgelsd`, singular values below max(P, n_L)·ε·s_max dropped).
+    public static func readout(Z: Matrix, y: [Double], ridge lambda: Double, form: RidgeForm = .automatic) throws -> [Double] {
+        let P = Z.rows, nL = Z.cols
+        guard y.count == P else { throw SolvableError.runtime("readout: y has \(y.count) entries, Z has \(P) rows") }
+        if lambda > 0 {
+            if form == .primal || (form == .automatic && nL <= P) {
+                var K = BLAS.syrk(Z, transpose: true, alpha: 1 / Double(P))
+                for i in 0..<nL { K[i, i] += lambda }
+                let rhs = BLAS.gemv(Z, y, transpose: true, alpha: 1 / Double(P))
+                return try Cholesky(K).solve(rhs)
+            }
+            var K = BLAS.syrk(Z, alpha: 1 / Double(P))
+            for i in 0..<P { K[i, i] += lambda }
+            let u = try Cholesky(K).solve(y.map { $0 / Double(P) })
+            return BLAS.gemv(Z, u, transpose: true)
+        }
+        let rcond = Double(max(P, nL)) * Double.ulpOfOne
+        return try LAPACK.leastSquares(Z, Matrix(column: y), rcond: rcond).solution.storage
+    }
+
     /// One trial: (ε_g, E_test, E_train).
     public func trial(samples P: Int, ridge lambda: Double, trial t: Int, teacher: TeacherProtocol,
                       seed: UInt64) throws -> (Double, Double, Double) {
@@ -147,25 +172,7 @@ public struct FeatureSimulator: Sendable {
                 Z.scaleColumns(sqrtLater[l])
             }
         }
-        let nL = Z.cols
-        // readout
-        var v: [Double]
-        if lambda > 0 {
-            if nL <= P {
-                var K = BLAS.syrk(Z, transpose: true, alpha: 1 / Double(P))
-                for i in 0..<nL { K[i, i] += lambda }
-                let rhs = BLAS.gemv(Z, y, transpose: true, alpha: 1 / Double(P))
-                v = try Cholesky(K).solve(rhs)
-            } else {
-                var K = BLAS.syrk(Z, alpha: 1 / Double(P))
-                for i in 0..<P { K[i, i] += lambda }
-                let u = try Cholesky(K).solve(y.map { $0 / Double(P) })
-                v = BLAS.gemv(Z, u, transpose: true)
-            }
-        } else {
-            let rcond = Double(max(P, nL)) * Double.ulpOfOne
-            v = try LAPACK.leastSquares(Z, Matrix(column: y), rcond: rcond).solution.storage
-        }
+        let v = try FeatureSimulator.readout(Z: Z, y: y, ridge: lambda)
         // training error
         let fit = BLAS.gemv(Z, v)
         var train = 0.0

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import NumericalCore
 import StructuredFeatures
+import LinearAlgebra
 
 @Suite("Simulation")
 struct SimulationTests {
@@ -76,6 +77,23 @@ struct SimulationTests {
         for k in 0..<2 {
             #expect(a[k].generalizationError == b[k].generalizationError)
             #expect(a[k].generalizationError.mean.isFinite && a[k].generalizationError.standardError.isFinite)
+        }
+    }
+
+    @Test("Readout: primal and dual ridge agree; λ → 0 approaches the min-norm solution")
+    func readoutIdentities() throws {
+        var r = RandomStream(seed: 5)
+        for (P, n) in [(30, 50), (50, 30)] {
+            let Z = Matrix(rows: P, cols: n) { _, _ in r.gaussian() }
+            let y = (0..<P).map { _ in r.gaussian() }
+            let a = try FeatureSimulator.readout(Z: Z, y: y, ridge: 0.1, form: .primal)
+            let b = try FeatureSimulator.readout(Z: Z, y: y, ridge: 0.1, form: .dual)
+            let scale = a.map(abs).max()!
+            #expect(zip(a, b).allSatisfy { abs($0 - $1) <= 1e-10 * scale }, "P = \(P), n = \(n)")
+            let v0 = try FeatureSimulator.readout(Z: Z, y: y, ridge: 0)
+            let vs = try FeatureSimulator.readout(Z: Z, y: y, ridge: 1e-9)
+            let s0 = v0.map(abs).max()!
+            #expect(zip(v0, vs).allSatisfy { abs($0 - $1) <= 1e-5 * s0 }, "min-norm limit P = \(P), n = \(n)")
         }
     }
 }

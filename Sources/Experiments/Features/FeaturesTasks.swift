@@ -288,6 +288,10 @@ public enum FeaturesCompareTask: ComputeTask {
         table.add("eps_g_theory", r.theory.map(\.generalizationError))
         table.add("e_train_theory", r.theory.map(\.trainingError))
         table.add("z", r.z)
+        table.add("z_train", (0..<Ps.count).map { k in
+            let t = r.theory[k].trainingError, m = r.simulation[k].trainingError.mean
+            return abs(m - t) <= 1e-10 * max(1, t) ? 0 : Statistics.zScore(observed: m, expected: t, standardError: r.simulation[k].trainingError.standardError)
+        })
         table.add("in_verdict", r.included.map { $0 ? 1 : 0 })
         var line = ResultTable()
         line.add("samples", r.line.x); line.add("eps_g", r.line.y)
