@@ -1,4 +1,5 @@
 import Foundation
+import LinearAlgebra
 import NumericalCore
 
 /// A covariance as users describe it (spec §1.2, §7). All are diagonal in the eigenbasis of the data
@@ -15,6 +16,27 @@ public enum CovarianceSpec: Sendable, Equatable {
     case spike(strength: Double, direction: Int)
     /// Σ1 = Σ0^p (first layer only; zero eigenvalues of Σ0 stay zero).
     case powerOfData(Double)
+    /// A full symmetric positive-semidefinite matrix in Σ0's eigenbasis. For the first layer it need not commute with
+    /// Σ0: C1 = Σ0^{1/2} Σ1 Σ0^{1/2} is diagonalised explicitly (spec §4.1). For later layers and Γ only its
+    /// eigenvalues matter (spec §1.2). Not allowed for Σ0 (give Σ0 by its eigenvalues).
+    case matrix(Matrix)
+
+    /// Q diag(eigenvalues) Qᵀ with Q Haar-distributed on O(n), drawn from `seed` (eigenvectors of a GOE matrix
+    /// with random column signs).
+    public static func haarRotated(eigenvalues: [Double], seed: UInt64) throws -> CovarianceSpec {
+        let n = eigenvalues.count
+        try Validate.nonEmpty("first_layer", eigenvalues)
+        var r = RandomStream(seed: seed, purpose: "haar")
+        var g = Matrix(rows: n, cols: n)
+        for j in 0..<n { for i in 0...j { let x = r.gaussian(); g[i, j] = x; g[j, i] = x } }
+        var q = try LAPACK.symmetricEigen(g).vectors
+        for j in 0..<n where r.rademacher() < 0 { for i in 0..<n { q[i, j] = -q[i, j] } }
+        var qd = q
+        for j in 0..<n { for i in 0..<n { qd[i, j] *= eigenvalues[j] } }
+        var m = BLAS.gemm(qd, q, transposeB: true)
+        m.symmetrize(fromUpper: true)
+        return .matrix(m)
+    }
 
     public static let identity = CovarianceSpec.isotropic(scale: 1)
 
@@ -81,6 +103,12 @@ public enum CovarianceSpec: Sendable, Equatable {
             var v = [Double](repeating: 1, count: m)
             v[k] = c
             return try Spectrum(eigenvalues: v, name: name)
+        case .matrix(let mat):
+            guard mat.rows == m, mat.cols == m else {
+                throw SolvableError.invalidParameter(name: name, value: "a \(mat.rows)x\(mat.cols) matrix", allowed: "a \(m)x\(m) symmetric matrix")
+            }
+            let values = try LAPACK.symmetricEigen(mat, vectors: false).values
+            return try Spectrum(eigenvalues: values, name: name, fromEigensolver: true)
         case .powerOfData(let p):
             guard let data, p.isFinite, abs(p) <= 20 else {
                 throw SolvableError.invalidParameter(name: name, value: "data_power:\(p)",
@@ -195,8 +223,11 @@ public struct FeatureModel: Sendable {
         }
         try Validate.nonNegative("signal", signal)
         try Validate.nonNegative("noise", noiseVariance)
-        if case .powerOfData = dataCovariance {
-            throw SolvableError.invalidParameter(name: "data_spectrum", value: "data_power", allowed: "isotropic, power_law, list or spike")
+        switch dataCovariance {
+        case .powerOfData, .matrix:
+            throw SolvableError.invalidParameter(name: "data_spectrum", value: "\(dataCovariance)".prefix(40) + "",
+                                                 allowed: "isotropic, power_law, list or spike (Σ0 by its eigenvalues)")
+        default: break
         }
         for (k, c) in covs.enumerated() where k > 0 {
             if case .powerOfData = c {
@@ -221,18 +252,35 @@ public struct FeatureModel: Sendable {
     /// The resolved spectra: Σ0, Σ1 (in Σ0's basis), the later spectra S_2..S_{L+1}, and the teacher powers.
     public struct Resolved: Sendable {
         public var data: Spectrum
+        /// Σ1's eigenvalues in Σ0's basis (commuting case; nil for L = 0 or a full-matrix Σ1).
         public var firstLayer: Spectrum?
+        /// Σ1 as a full matrix in Σ0's basis (non-commuting case).
+        public var firstLayerMatrix: Matrix?
         public var later: [Spectrum]
-        /// θ*_i² in Σ0's eigenbasis (θ* = w/√n0), scaled so Σ σ0_i θ*_i² = s; nil when C1 is isotropic and
-        /// the target is isotropic (never needed then).
+        /// θ*_i² in Σ0's eigenbasis (θ* = w/√n0), scaled so Σ σ0_i θ*_i² = s.
         public var teacherPower: [Double]
+        /// The fixed teacher θ*_i = ±√(power_i) (deterministic pseudo-random signs; they matter only when Σ1 does not
+        /// commute with Σ0).
+        public var teacher: [Double]
+        /// Theory for the fixed teacher (β_i = u_i·Σ0^{1/2}θ*).
         public var theory: LearningCurveTheory
+        /// Theory averaged over random teachers with E[θ*θ*ᵀ] = diag(power) (β_i² = u_iᵀΣ0^{1/2} diag(power) Σ0^{1/2}u_i);
+        /// identical to `theory` when Σ1 commutes with Σ0.
+        public var randomTeacherTheory: LearningCurveTheory
+
+        public func theory(for teacher: TeacherProtocol) -> LearningCurveTheory {
+            teacher == .fixed ? theory : randomTeacherTheory
+        }
     }
 
     public func resolve() throws -> Resolved {
-        let n0 = Double(inputDimension)
+        let n = inputDimension
+        let n0 = Double(n)
         let data = try dataCovariance.spectrum(dimension: n0, name: "data_spectrum")
-        let sigma1: Spectrum? = depth > 0 ? try layerCovariances[0].spectrum(dimension: n0, name: "first_layer", data: data) : nil
+        var firstMatrix: Matrix? = nil
+        if depth > 0, case .matrix(let m) = layerCovariances[0] { firstMatrix = m }
+        let sigma1: Spectrum? = depth > 0 && firstMatrix == nil
+            ? try layerCovariances[0].spectrum(dimension: n0, name: "first_layer", data: data) : nil
         var later: [Spectrum] = []
         for l in 1..<(depth + 1) where depth > 0 {
             let dim = widths[l - 1]
@@ -243,27 +291,60 @@ public struct FeatureModel: Sendable {
             }
         }
         // teacher powers: θ*_i² = w_i²/n0 scaled to s
-        let raw = try target.power(n0: inputDimension)
-        let s0 = data.eigenvalues(count: inputDimension)
+        let raw = try target.power(n0: n)
+        let s0 = data.eigenvalues(count: n)
         var rawSignal = 0.0
-        for i in 0..<inputDimension { rawSignal += s0[i] * raw[i] }
+        for i in 0..<n { rawSignal += s0[i] * raw[i] }
         guard rawSignal > 0 || signal == 0 else {
             throw SolvableError.invalidParameter(name: "target", value: "\(target)", allowed: "a teacher with power on a direction where Σ0 > 0")
         }
         let scale = rawSignal > 0 ? signal / rawSignal : 0
         let power = raw.map { $0 * scale }
-        // C1 = Σ0^{1/2} Σ1 Σ0^{1/2} (commuting: c_i = σ0_i σ1_i) and β_i² = σ0_i θ*_i²
-        let c1: Spectrum
-        switch (data.kind, sigma1?.kind) {
-        case (.isotropic(_, let a), nil): c1 = try .isotropic(size: n0, value: a, name: "data_spectrum")
-        case (.isotropic(_, let a), .isotropic(_, let b)?): c1 = try .isotropic(size: n0, value: a * b, name: "first_layer")
-        default:
-            let s1 = sigma1?.eigenvalues(count: inputDimension) ?? [Double](repeating: 1, count: inputDimension)
-            c1 = try Spectrum(eigenvalues: (0..<inputDimension).map { s0[$0] * s1[$0] }, name: "first_layer")
+        var signs = RandomStream(seed: 0x7EAC_4E55_1635, purpose: "teacher signs")
+        let teacher = power.map { $0.squareRoot() * signs.rademacher() }
+        let first: ProjectedTeacher, firstRandom: ProjectedTeacher
+        if let m = firstMatrix {
+            // non-commuting: C1 = Σ0^{1/2} Σ1 Σ0^{1/2} = U diag(c) Uᵀ by a symmetric eigensolver (spec §4.1)
+            guard m.rows == n, m.cols == n else {
+                throw SolvableError.invalidParameter(name: "first_layer", value: "a \(m.rows)x\(m.cols) matrix", allowed: "an n0 x n0 = \(n)x\(n) matrix")
+            }
+            var asym = 0.0
+            for j in 0..<n { for i in 0..<j { asym = max(asym, abs(m[i, j] - m[j, i])) } }
+            guard asym <= 1e-10 * max(m.maxAbs, 1e-300), m.storage.allSatisfy(\.isFinite) else {
+                throw SolvableError.invalidParameter(name: "first_layer", value: "asymmetry \(asym)", allowed: "a finite symmetric matrix")
+            }
+            let r0 = s0.map { $0.squareRoot() }
+            let k = Matrix(rows: n, cols: n) { i, j in r0[i] * m[i, j] * r0[j] }
+            let (values, u) = try LAPACK.symmetricEigen(k)
+            let c1 = try Spectrum(eigenvalues: values, name: "first_layer", fromEigensolver: true)
+            let beta = BLAS.gemv(u, (0..<n).map { r0[$0] * teacher[$0] }, transpose: true)
+            first = try ProjectedTeacher(spectrum: c1, beta2: beta.map { $0 * $0 })
+            var b2 = [Double](repeating: 0, count: n)
+            u.storage.withUnsafeBufferPointer { p in
+                for col in 0..<n {
+                    var acc = 0.0
+                    for j in 0..<n { let x = p[j + col * n]; acc += x * x * s0[j] * power[j] }
+                    b2[col] = acc
+                }
+            }
+            firstRandom = try ProjectedTeacher(spectrum: c1, beta2: b2)
+        } else {
+            // commuting: c_i = σ0_i σ1_i and β_i² = σ0_i θ*_i²
+            let c1: Spectrum
+            switch (data.kind, sigma1?.kind) {
+            case (.isotropic(_, let a), nil): c1 = try .isotropic(size: n0, value: a, name: "data_spectrum")
+            case (.isotropic(_, let a), .isotropic(_, let b)?): c1 = try .isotropic(size: n0, value: a * b, name: "first_layer")
+            default:
+                let s1 = sigma1?.eigenvalues(count: n) ?? [Double](repeating: 1, count: n)
+                c1 = try Spectrum(eigenvalues: (0..<n).map { s0[$0] * s1[$0] }, name: "first_layer")
+            }
+            let beta2 = c1.isIsotropic ? nil : (0..<n).map { s0[$0] * power[$0] }
+            first = try ProjectedTeacher(spectrum: c1, beta2: beta2, signal: signal)
+            firstRandom = first
         }
-        let beta2 = c1.isIsotropic ? nil : (0..<inputDimension).map { s0[$0] * power[$0] }
-        let first = try ProjectedTeacher(spectrum: c1, beta2: beta2, signal: signal)
         let theory = try LearningCurveTheory(first: first, later: later, noiseVariance: noiseVariance)
-        return Resolved(data: data, firstLayer: sigma1, later: later, teacherPower: power, theory: theory)
+        let randomTheory = firstMatrix == nil ? theory : try LearningCurveTheory(first: firstRandom, later: later, noiseVariance: noiseVariance)
+        return Resolved(data: data, firstLayer: sigma1, firstLayerMatrix: firstMatrix, later: later, teacherPower: power,
+                        teacher: teacher, theory: theory, randomTeacherTheory: randomTheory)
     }
 }

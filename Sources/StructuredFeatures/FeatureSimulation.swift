@@ -4,8 +4,8 @@ import NumericalCore
 
 /// How the teacher is drawn in simulations (spec §6; issue 3).
 public enum TeacherProtocol: String, Sendable, CaseIterable {
-    /// θ*_i = √(power_i): exactly the described power per eigendirection, the same in every trial.
-    /// (Signs are irrelevant: Σ0, Σ1 are diagonal in this basis and G_ℓ is sign-invariant.)
+    /// θ*_i = ±√(power_i): exactly the described power per eigendirection, the same in every trial (fixed
+    /// pseudo-random signs, irrelevant unless Σ1 is a full matrix that does not commute with Σ0).
     case fixed
     /// θ*_i = √(power_i)·g_i with fresh g_i ~ N(0, 1) per trial: the average power matches, and each draw is
     /// never rescaled (rescaling biases the average). The theory is linear in β², so it is evaluated at the mean.
@@ -40,6 +40,9 @@ public struct FeatureSimulator: Sendable {
     public let model: FeatureModel
     let sigma0: [Double]
     let sqrtSigma1: [Double]?
+    /// Σ1^{1/2} as a full matrix (non-commuting first layer).
+    let sqrtSigma1Matrix: Matrix?
+    let teacherVector: [Double]
     /// √σ_ℓ for ℓ = 2..L and √γ for the readout (count L; the last acts on n_L).
     let sqrtLater: [[Double]]
     let widths: [Int]
@@ -58,6 +61,18 @@ public struct FeatureSimulator: Sendable {
         widths = w
         sigma0 = r.data.eigenvalues(count: model.inputDimension)
         sqrtSigma1 = r.firstLayer.map { $0.eigenvalues(count: model.inputDimension).map { $0.squareRoot() } }
+        if let m = r.firstLayerMatrix {
+            // symmetric square root V diag(√max(λ, 0)) Vᵀ (negative rounding eigenvalues clamped, spec §6)
+            let (values, v) = try LAPACK.symmetricEigen(m)
+            var vs = v
+            for j in 0..<values.count { let f = max(0, values[j]).squareRoot(); for i in 0..<vs.rows { vs[i, j] *= f } }
+            var root = BLAS.gemm(vs, v, transposeB: true)
+            root.symmetrize(fromUpper: true)
+            sqrtSigma1Matrix = root
+        } else {
+            sqrtSigma1Matrix = nil
+        }
+        teacherVector = r.teacher
         sqrtLater = r.later.enumerated().map { k, s in s.eigenvalues(count: w[k]).map { $0.squareRoot() } }
         power = r.teacherPower
     }
@@ -136,7 +151,7 @@ public struct FeatureSimulator: Sendable {
         // teacher θ* (θ* = w/√n0 already folded into `power`)
         var theta = [Double](repeating: 0, count: n0)
         switch teacher {
-        case .fixed: for i in 0..<n0 { theta[i] = power[i].squareRoot() }
+        case .fixed: theta = teacherVector
         case .random:
             var trng = RandomStream(seed: seed, point: UInt64(P), sample: UInt64(t), purpose: "teacher")
             for i in 0..<n0 { theta[i] = power[i].squareRoot() * trng.gaussian() }
@@ -165,6 +180,7 @@ public struct FeatureSimulator: Sendable {
         var Z = X
         if L > 0 {
             if let s1 = sqrtSigma1 { Z.scaleColumns(s1) }
+            if let root = sqrtSigma1Matrix { Z = BLAS.gemm(Z, root) }
             for l in 0..<L {
                 var next = Matrix(rows: P, cols: dims[l + 1])
                 BLAS.gemm(Z, G[l], alpha: 1 / Double(dims[l + 1]).squareRoot(), into: &next)
@@ -187,6 +203,7 @@ public struct FeatureSimulator: Sendable {
                 u = BLAS.gemv(G[l], u, alpha: 1 / Double(dims[l + 1]).squareRoot())
             }
             if let s1 = sqrtSigma1 { for i in 0..<n0 { u[i] *= s1[i] } }
+            if let root = sqrtSigma1Matrix { u = BLAS.gemv(root, u) }
         }
         var eg = 0.0
         for i in 0..<n0 { let dl = u[i] - theta[i]; eg += sigma0[i] * dl * dl }

@@ -1,4 +1,5 @@
 import Foundation
+import LinearAlgebra
 import NumericalCore
 import StructuredFeatures
 
@@ -11,7 +12,7 @@ enum FeaturesCLI {
         ParameterSpec("n0", .int(1...50_000_000), default: .int(400), help: "input dimension n0"),
         ParameterSpec("widths", .doubleList(1...1e15), help: "hidden widths n_1,...,n_L (omit for L = 0, plain linear ridge); 1e12 acts as infinite for isotropic layers"),
         ParameterSpec("data_spectrum", .string, default: .string("isotropic"), help: "data covariance Sigma0: " + spectrumHelp),
-        ParameterSpec("first_layer", .string, default: .string("isotropic"), help: "first-layer covariance Sigma1 (in Sigma0's eigenbasis): " + spectrumHelp + ", or data_power:p (Sigma1 = Sigma0^p)"),
+        ParameterSpec("first_layer", .string, default: .string("isotropic"), help: "first-layer covariance Sigma1 (in Sigma0's eigenbasis): " + spectrumHelp + ", data_power:p (Sigma1 = Sigma0^p), or haar:power_law:nu / haar:linspace:a,b (Q diag Q^T, Q Haar: does not commute with Sigma0); file:PATH may hold a full n0 x n0 matrix"),
         ParameterSpec("hidden_layers", .string, default: .string("isotropic"), help: "covariances Sigma2..SigmaL: one spec for all, or ';'-separated, one per layer"),
         ParameterSpec("readout", .string, default: .string("isotropic"), help: "readout covariance Gamma (n_L x n_L): " + spectrumHelp),
         ParameterSpec("target", .string, default: .string("isotropic"), help: "teacher power per eigendirection of Sigma0: isotropic, power_law:q (w_i ~ i^-q), spike[:k], list:p1,..., file:PATH"),
@@ -28,8 +29,39 @@ enum FeaturesCLI {
         return try CSV.readRows(path).flatMap { $0 }
     }
 
-    static func covariance(_ text: String, name: String) throws -> CovarianceSpec {
-        if text.lowercased().hasPrefix("file:") { return .list(try readFileList(String(text.dropFirst(5)), name: name)) }
+    static func covariance(_ text: String, name: String, n0: Int? = nil) throws -> CovarianceSpec {
+        let lower = text.lowercased()
+        if lower.hasPrefix("file:") {
+            let path = String(text.dropFirst(5))
+            guard FileManager.default.fileExists(atPath: path) else {
+                throw SolvableError.invalidParameter(name: name, value: path, allowed: "file:PATH of an existing .csv or .npy file")
+            }
+            let rows = try CSV.readRows(path)
+            if rows.count > 1, rows.allSatisfy({ $0.count == rows.count }) { return .matrix(Matrix(rows)) }   // full matrix
+            return .list(rows.flatMap { $0 })
+        }
+        if lower.hasPrefix("haar:"), let n = n0 {
+            // Q diag(eigenvalues) Qᵀ, Q Haar (fixed seed): a first layer that does not commute with Σ0
+            let rest = String(text.dropFirst(5))
+            let values: [Double]
+            if rest.lowercased().hasPrefix("linspace:") {
+                let ab = rest.dropFirst(9).split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
+                guard ab.count == 2 else {
+                    throw SolvableError.invalidParameter(name: name, value: "'\(text)'", allowed: "haar:linspace:a,b")
+                }
+                values = (0..<n).map { ab[0] + (ab[1] - ab[0]) * Double($0) / Double(max(1, n - 1)) }
+            } else {
+                switch try CovarianceSpec.parse(rest, name: name) {
+                case .powerLaw(let nu): values = CovarianceSpec.powerLaw(count: n, exponent: nu)
+                case .list(let v): values = v
+                default: throw SolvableError.invalidParameter(name: name, value: "'\(text)'", allowed: "haar:power_law:nu, haar:linspace:a,b or haar:list:...")
+                }
+            }
+            guard values.count == n, n <= 4000 else {
+                throw SolvableError.invalidParameter(name: name, value: "'\(text)' on n0 = \(n)", allowed: "n0 eigenvalues, n0 <= 4000")
+            }
+            return try CovarianceSpec.haarRotated(eigenvalues: values, seed: 0)
+        }
         return try CovarianceSpec.parse(text, name: name)
     }
 
@@ -38,7 +70,7 @@ enum FeaturesCLI {
         let L = widths.count
         var covs: [CovarianceSpec] = []
         if L > 0 {
-            covs.append(try covariance(p.string("first_layer"), name: "first_layer"))
+            covs.append(try covariance(p.string("first_layer"), name: "first_layer", n0: p.int("n0")))
             let hidden = p.string("hidden_layers").split(separator: ";").map { String($0) }
             if L > 1 {
                 guard hidden.count == 1 || hidden.count == L - 1 else {
@@ -252,7 +284,7 @@ public enum FeaturesCompareTask: ComputeTask {
     public static func compare(model: FeatureModel, samples Ps: [Int], ridge lambda: Double, trials: Int, teacher: TeacherProtocol,
                                seed: UInt64, threads: Int, zTolerance: Double = 0, excludeNearPeak: Double = 0.1,
                                linePoints: Int = 160) throws -> Result {
-        let theory = try model.resolve().theory
+        let theory = try model.resolve().theory(for: teacher)
         let sim = try FeatureSimulator(model: model).run(samples: Ps, ridge: lambda, trials: trials, teacher: teacher,
                                                          seed: seed, threads: threads)
         let th = try theory.curve(samples: Ps.map(Double.init), ridge: lambda, threads: threads)
