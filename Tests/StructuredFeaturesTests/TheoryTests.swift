@@ -260,6 +260,17 @@ struct GeneralSolverTests {
         for P in [50.0, 120] { #expect(try eg(b, P) > (try eg(a, P)) * (1 + 1e-6), "anisotropy must hurt at P = \(P)") }
     }
 
+    @Test("F8: finite-width penalty χ of a power-law hidden layer at d = P = 100")
+    func powerLawPenalty() throws {
+        // ν < 1/2: χ ≈ (1 − ν)²/(1 − 2ν)·P/n (isotropic order); ν > 1: χ → ν − 1 as n → ∞ (an O(1) penalty).
+        // Independent numpy check at n = 25600: χ = 0.0044 (ν = 0.25) and 0.9932 (ν = 2).
+        let n = 25_600
+        let low = try Spectrum(eigenvalues: CovarianceSpec.powerLaw(count: n, exponent: 0.25)).state(at: 100).chi
+        #expect(close(low, 0.5625 / 0.5 * 100 / Double(n), rtol: 0.02), "\(low)")
+        let high = try Spectrum(eigenvalues: CovarianceSpec.powerLaw(count: n, exponent: 2)).state(at: 100).chi
+        #expect(close(high, 1, rtol: 0.02), "\(high)")
+    }
+
     @Test("Training error identity and over-parameterized E_train = 0")
     func trainIdentity() throws {
         let t = try Self.randomModel().resolve().theory
