@@ -31,8 +31,11 @@ test-sanitizers: deps
 	ASAN_OPTIONS=detect_leaks=0 $(SWIFT) test --sanitize=address --scratch-path .build-asan $(SANITIZER_FILTER)
 	$(SWIFT) test --sanitize=thread --scratch-path .build-tsan $(SANITIZER_FILTER)
 
+# Side-by-side benchmarks against numpy ports (bench/bench.py). Both sides run with their best BLAS kernel:
+# OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE are unset for this command only (Solvable then selects its core itself).
 bench: build
 	.build/release/solvable bench blas
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python3 bench/bench.py
 
 info: build
 	.build/release/solvable info

@@ -7,7 +7,7 @@ import NumericalCore
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks (ratios measured in the same run; never used by tests).",
-        subcommands: [BenchBLAS.self, BenchDgemmWorker.self])
+        subcommands: [BenchBLAS.self, BenchCaseCommand.self, BenchList.self, BenchDgemmWorker.self])
 }
 
 /// dgemm GFLOP/s with the core Solvable selects next to the library's own default, each in a child process
@@ -98,4 +98,29 @@ struct BenchDgemmWorker: ParsableCommand {
                                       ("seconds", .number(best)), ("max_abs_error", .number(err))])
         print(doc.serialized(pretty: false))
     }
+}
+
+/// Solvable's side of one benchmark case, as JSON (used by bench/bench.py, which runs the numpy side in the same script).
+struct BenchCaseCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "case", abstract: "Run one benchmark case and print its answer and time as JSON.")
+    @Argument(help: "Case name (see `solvable bench list`).") var name: String
+    @Option(name: .long, help: "Case parameters as a JSON object.") var params: String = "{}"
+    @Option(name: .long, help: "Threads.") var threads: Int?
+
+    func run() throws {
+        try CLIRunner.guarded {
+            _ = try CLIRunner.configure(seed: nil, threads: threads, quiet: true)
+            guard let c = Registry.benchCases.first(where: { $0.name == name }) else {
+                throw SolvableError.invalidParameter(name: "name", value: name, allowed: "one of " + Registry.benchCases.map(\.name).joined(separator: ", "))
+            }
+            let p = try JSONValue.parse(json: params, source: "--params")
+            let r = try c.run(p)
+            print(JSONValue.object([("name", .string(name)), ("blas_core", .string(BLASRuntime.coreName)), ("result", r.json)]).serialized(pretty: false))
+        }
+    }
+}
+
+struct BenchList: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List the benchmark cases.")
+    func run() throws { for c in Registry.benchCases { print("\(c.name)\t\(c.summary)") } }
 }
