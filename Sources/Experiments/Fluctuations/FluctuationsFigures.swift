@@ -19,12 +19,15 @@ public enum FluctuationsFigures {
     static let lazy = FigureSpec(
         name: "fluctuations-lazy", model: "fluctuations",
         title: "Lazy limit: universal prediction variance N Var Delta(t) = kappa y^2 eta^2 t^2 (1 - eta K)^{2(t-1)}",
-        quickScaleNote: "N = 256, E = 1000 networks per activation (paper: N = 100, E = 1200 at T = 300)") { scale, ctx in
-            let E = scale == .quick ? 1000 : 4000, N = 256, T = 60, eta = 0.05, g0 = 0.01
+        quickScaleNote: "N = 1024, E = 1000 networks per activation (paper: N = 100, E = 1200 at T = 300)") { scale, ctx in
+            let E = scale == .quick ? 1000 : 4000, N = 1024, T = 60, eta = 0.05, g0 = 0.01
             var plot = Plot(title: "lazy (gamma0 = \(fmt(g0))): N Var Delta(t)", xLabel: "t", yLabel: "N Var Delta")
             var th: [Double] = [], sm: [Double] = [], se: [Double] = []
             var params: [(String, String)] = [("gamma0", fmt(g0)), ("eta", fmt(eta)), ("N", "\(N)"), ("E", "\(E)"), ("T", "\(T)")]
-            let idx = stride(from: 4, to: T, by: 5).map { $0 }
+            // Compared up to t = 40 (tau = 2 = 4x the peak time): the expansion parameter of the lazy
+            // linearization is eta t sqrt(kappa/N), whose square (the relative O(1/N^2) correction) reaches
+            // 0.05 for ReLU at N = 1024, t = 40 (0.4 at N = 256, t = 59, where ensembles visibly exceed the curve).
+            let idx = stride(from: 5, through: 40, by: 5).map { $0 }
             for (k, act) in [FluctuationActivation.linear, .sqrt2ReLU].enumerated() {
                 let (K, kappa) = try LazyFluctuations.twoLayerKernelStatistics(act)
                 let curve = LazyFluctuations.universalVariance(kappa: kappa, kernel: K, y: 1, eta: eta, steps: T)
@@ -38,7 +41,7 @@ public enum FluctuationsFigures {
             }
             return FigureResult(panels: [plot], parameters: params,
                                 agreement: [Agreement.maxAbsZ(theory: th, simulation: sm, standardErrors: se, tolerance: 3.5,
-                                                              detail: "\(th.count) points; 3.5 s.e. (family-wise p ~ 1% for \(th.count) correlated points); O(gamma0^2, 1/N) corrections are < 1e-3 relative here")],
+                                                              detail: "\(th.count) points, t <= 40; 3.5 s.e. (family-wise p ~ 1% for \(th.count) correlated points); gamma0^2 corrections < 1e-3, (eta t)^2 kappa/N <= 5% relative")],
                                 caption: "Exact discrete-time universal curve (lines) vs N Var of Delta over trained networks (points, ±1 s.e.). Only the prefactor kappa depends on the architecture (linear 4, sqrt(2) ReLU 12); the peak is at t = 1/(eta K).")
         }
 
@@ -84,13 +87,14 @@ public enum FluctuationsFigures {
             let ratioF = zip(finalF.dropFirst(), finalF).map { $0 / $1 }.max() ?? 0
             return FigureResult(panels: [pD, pK, pF],
                                 parameters: [("eta", fmt(eta)), ("T", "\(T)"), ("N", "\(N)"), ("E", "\(E)"), ("gamma0", gammas.map(fmt).joined(separator: ", ")),
-                                             ("test overlap", "1/sqrt(2)"), ("quadrature", "\(order)x\(order)x\(order / 4)")],
+                                             ("test overlap", "1/sqrt(2)"), ("quadrature", "\(order)x\(order)x\(order / 4)"),
+                                             ("theory N Var K(t_end) per gamma0", finalK.map(fmt).joined(separator: ", ")),
+                                             ("theory N Var f_*(t_end) per gamma0 (paper: decreases with gamma0)", finalF.map(fmt).joined(separator: ", ") + (ratioF < 1 ? " (decreasing)" : " (NOT decreasing)"))],
                                 agreement: [Agreement.maxAbsZ(theory: th, simulation: sm, standardErrors: se, tolerance: 3.5,
                                                               detail: "\(th.count) points (Delta, K, f_* at 5 times, 3 gamma0); 3.5 s.e. for the family; O(1/N) corrections ~1-3% are below 1 s.e. (sqrt(2/E) = \(fmt((2.0 / Double(E)).squareRoot())))"),
                                             Agreement(statistic: "max ratio N Var K(t_end) between successive gamma0 (theory)", value: ratioK, tolerance: 1,
                                                       detail: "feature learning reduces kernel variance: must decrease strictly with gamma0 (< 1)"),
-                                            Agreement(statistic: "max ratio N Var f_*(t_end) between successive gamma0 (theory, paper's claim; reported)", value: ratioF, tolerance: .infinity,
-                                                      detail: "reported only: < 1 means the test-prediction variance decreases with gamma0")],
+                                            ],
                                 records: recs,
                                 caption: "Exact discrete-time propagator (lines; Gauss-Hermite quadrature over the single site) vs ensembles (points, ±1 s.e.). Larger gamma0 (richer feature learning) lowers the kernel variance at late times.")
         }
@@ -162,6 +166,7 @@ public enum FluctuationsFigures {
             var pK = Plot(title: "DMFT kernel K(t) vs 2/eta", xLabel: "t", yLabel: "K")
             var pV = Plot(title: "N Var f(t)", xLabel: "t", yLabel: "N Var f", yLog: true)
             var th: [Double] = [], sm: [Double] = [], se: [Double] = [], recs: [ConvergenceRecord] = []
+            var nonConverged: [Double] = []
             for (k, g) in gammas.enumerated() {
                 let s = try TwoLayerLinearSetting(gamma0: g, eta: eta, y: 1, steps: T, centered: false)
                 let (m, v) = TwoLayerLinearExact.variance(s)
@@ -171,14 +176,17 @@ public enum FluctuationsFigures {
                 let pr = try TwoLayerProblem.singlePoint(activation: .linear, gamma0: g, eta: eta, steps: T, testOverlap: nil, centered: false)
                 let e = try TwoLayerEnsemble(problem: pr, width: N, members: E, seed: ctx.seed &+ 200 &+ UInt64(k))
                 // f = y - Delta; N Var f = N Var Delta.
-                let idx = [0, 2, 5, 10, 20, T - 1]
+                // Late points whose variance is at the rounding floor (Delta ~ 1e-14) are not compared.
+                let idx = [0, 2, 5, 10, 20, T - 1].filter { v.output[$0] > 1e-10 }
+                if !FluctuationsCommon.trainingConverged(m) { nonConverged.append(g) }
                 let z = zs(theory: v.output, sim: e.delta, at: idx)
                 th += z.theory; sm += z.sim; se += z.se
                 pV.addComparison(label: "gamma0 = \(fmt(g))", color: k, theoryX: FluctuationsCommon.times(T), theoryY: v.output,
                                  simX: (0..<T).map(Double.init), simY: e.delta.scaledVariance, simError: e.delta.scaledVarianceStandardError)
             }
             pK.series.append(Plot.Series(label: "2/eta", x: [0, Double(T - 1)], y: [2 / eta, 2 / eta], style: .dashed, color: 8))
-            return FigureResult(panels: [pK, pV], parameters: [("eta", fmt(eta)), ("T", "\(T)"), ("N", "\(N)"), ("E", "\(E)"), ("centered", "no")],
+            return FigureResult(panels: [pK, pV], parameters: [("eta", fmt(eta)), ("T", "\(T)"), ("N", "\(N)"), ("E", "\(E)"), ("centered", "no"),
+                                                               ("training not converged (|Delta(T-1)| > 1e-3)", nonConverged.isEmpty ? "none" : "gamma0 = " + nonConverged.map(fmt).joined(separator: ", "))],
                                 agreement: [Agreement.maxAbsZ(theory: th, simulation: sm, standardErrors: se, tolerance: 3.5,
                                                               detail: "\(th.count) points; N Var f(0) = 1/gamma0^2 exactly; 3.5 s.e. for the family")],
                                 records: recs,
