@@ -211,11 +211,11 @@ public enum FluctuationsCompareTask: ComputeTask {
     public static let abstract = "Two-layer theory vs ensembles over widths and gamma0: N Var with z-scores, the measured bias, and the fitted slope of eps_N = E[(q_N - q_inf)^2] against N."
     public static let examples = [
         "solvable fluctuations compare --activation linear --gamma0s 0.5,1 --widths 64,128,256 --members 200 --steps 30 --json",
-        "solvable fluctuations compare --activation tanh --gamma0s 1,3 --widths 64,256 --members 200 --steps 25 --quadrature-order 16",
+        "solvable fluctuations compare --activation tanh --gamma0s 1,3 --widths 64,128,256 --members 200 --steps 25 --quadrature-order 16",
     ]
     public static let parameters: [ParameterSpec] = FluctuationsCommon.problemParameters.filter { !["model", "gamma0", "depth", "input_dimension"].contains($0.name) } + [
         ParameterSpec("gamma0s", .doubleList(1e-6...1e6), default: .array([.double(0.5), .double(1), .double(3)]), help: "gamma0 values"),
-        ParameterSpec("widths", .intList(2...1_000_000), default: .array([.int(64), .int(128), .int(256), .int(512), .int(1024)]), help: "widths N"),
+        ParameterSpec("widths", .intList(2...1_000_000), default: .array([.int(64), .int(128), .int(256), .int(512), .int(1024)]), help: "widths N (the 1/N slope needs at least 3)"),
         ParameterSpec("members", .int(4...1_000_000), default: .int(1000), help: "ensemble size E per width"),
         ParameterSpec("eval_time", .int(0...100_000), default: .int(20), help: "grid time at which eps_N(t) is fitted against N"),
     ]
@@ -264,7 +264,8 @@ public enum FluctuationsCompareTask: ComputeTask {
                 }
             }
             for name in ["delta", "kernel", "test_output"] {
-                guard let (v, se) = eps[name], widths.count >= 2 else { continue }
+                // A slope with a standard error needs at least 3 widths.
+                guard let (v, se) = eps[name], widths.count >= 3 else { continue }
                 let fit = Statistics.logLogSlope(x: widths.map(Double.init), y: v)
                 slopes.append((g, name, fit.slope, fit.slopeError, v, se))
             }
@@ -290,7 +291,7 @@ public enum FluctuationsCompareTask: ComputeTask {
                                                       ("slope", .number($0.slope)), ("slope_se", .number($0.slopeError)),
                                                       ("eps_n", .numbers($0.eps)), ("eps_n_se", .numbers($0.epsSE))]) })),
         ]))
-        out.tables = [("comparison", t), ("slopes", st)]
+        out.tables = r.slopes.isEmpty ? [("comparison", t)] : [("comparison", t), ("slopes", st)]
         var plot = Plot(title: "eps_N = E[(q_N - q_inf)^2] at t = \(p.int("eval_time"))", xLabel: "N", yLabel: "eps_N", xLog: true, yLog: true)
         for (k, s) in r.slopes.enumerated() {
             plot.series.append(Plot.Series(label: "\(s.observable), gamma0 = \(s.gamma0): slope \(String(format: "%.3f", s.slope))",
