@@ -72,3 +72,19 @@ import FiniteWidthFluctuations
         #expect(checked == 16)
     }
 }
+
+/// The deep linear trainer with one hidden layer is the two-layer linear network: equal to rounding.
+@Test func deepLinearTrainerReducesToTwoLayer() throws {
+    var rng = RandomStream(seed: 3, point: 0, sample: 0, purpose: "deep-linear check")
+    let N = 50, h1 = rng.gaussians(N), w = rng.gaussians(N)
+    let a = DeepLinearEnsemble.train(firstFields: h1, hidden: [], readout: w, gamma0: 1.5, eta: 0.05, y: 1, steps: 40)
+    let pr = try TwoLayerProblem.singlePoint(activation: .linear, gamma0: 1.5, eta: 0.05, steps: 40, testOverlap: nil)
+    let b = try pr.trainNetwork(initialFields: h1, readout: w)
+    for t in 0..<40 {
+        #expect(abs(a.delta[t] - b.delta[t]) < 1e-12)
+        #expect(abs(a.kernel[t] - b.kernel[t]) < 1e-11)
+    }
+    // Depth 3 at initialization: <K(0)> = L + 1 = 4 (dmft.md section 2).
+    let e = try DeepLinearEnsemble.ensemble(depth: 3, width: 200, gamma0: 1, eta: 0.015, steps: 2, members: 200, seed: 4)
+    #expect(abs(e.kernel.mean[0] - 4) < 4 * e.kernel.meanStandardError[0] + 0.02)
+}

@@ -5,11 +5,11 @@ import FiniteWidthFluctuations
 
 /// Shared parameters and helpers of the `solvable fluctuations` commands.
 enum FluctuationsCommon {
-    static let models = ["two-layer", "lazy", "deep-init", "eos", "online"]
+    static let models = ["two-layer", "lazy", "deep-init", "eos", "online", "deep-linear"]
 
     static let problemParameters: [ParameterSpec] = [
         ParameterSpec("model", .choice(models), default: .string("two-layer"),
-                      help: "two-layer (any activation, P = 1 + test point; linear uses the exact closed form), lazy (universal P = 1 curve), deep-init (depth accumulation at initialization), eos (uncentered two-layer linear, large eta), online (online learning excess error)"),
+                      help: "two-layer (any activation, P = 1 + test point; linear uses the exact closed form), lazy (universal P = 1 curve), deep-init (depth accumulation at initialization), eos (uncentered two-layer linear, large eta), online (online learning excess error), deep-linear (trained deep linear network, P = 1: ensemble only, measured)"),
         ParameterSpec("activation", .string, default: .string("tanh"), help: "linear, relu (sqrt(2) ReLU), tanh (tanh(0.4h)/0.4) or tanh:A"),
         ParameterSpec("gamma0", .double(1e-6...1e6), default: .double(1), help: "feature-learning strength gamma0"),
         ParameterSpec("eta", .double(1e-9...100), default: .double(0.05), help: "learning rate eta (the network's is eta gamma0^2 N)"),
@@ -69,6 +69,9 @@ enum FluctuationsCommon {
             return (["phi", "gradient"], [[Double](repeating: 1, count: L), [Double](repeating: 1, count: L)],
                     [cp.diagonalElements, cg.diagonalElements], [.closedForm()],
                     [("note", .string("index = layer l - 1; N Cov = V min(l, l') forward, V min(L-l+1, L-l'+1) backward"))])
+        case "deep-linear":
+            throw SolvableError.invalidParameter(name: "model", value: "deep-linear",
+                                                 allowed: "a model with a theory: the O(1/N) theory of trained deep networks needs the Hessian of the full DMFT action (spec section 6), not implemented yet; use `fluctuations ensemble --model deep-linear` for measured values")
         case "eos":
             let s = try TwoLayerLinearSetting(gamma0: p.double("gamma0"), eta: p.double("eta"), y: p.double("y"), steps: T, centered: false)
             let (m, v) = TwoLayerLinearExact.variance(s)
@@ -164,6 +167,7 @@ public enum FluctuationsEnsembleTask: ComputeTask {
     public static let examples = [
         "solvable fluctuations ensemble --model two-layer --activation tanh --gamma0 3 --steps 40 --width 128 --members 200 --json",
         "solvable fluctuations ensemble --model deep-init --activation relu --width 100 --members 200",
+        "solvable fluctuations ensemble --model deep-linear --depth 3 --gamma0 1 --eta 0.015 --steps 20 --width 64 --members 50",
     ]
     public static let parameters: [ParameterSpec] = FluctuationsCommon.problemParameters.filter { $0.name != "quadrature_order" } + [
         ParameterSpec("width", .int(2...1_000_000), default: .int(256), help: "network width N"),
@@ -189,6 +193,13 @@ public enum FluctuationsEnsembleTask: ComputeTask {
         case "deep-init":
             let e = try DeepInitFluctuations.ensemble(FluctuationsCommon.activation(p), width: N, depth: p.int("depth"), members: E, seed: ctx.seed)
             names = ["phi", "gradient"]; series = [e.phi, e.gradient]
+        case "deep-linear":
+            let e = try DeepLinearEnsemble.ensemble(depth: p.int("depth"), width: N, gamma0: p.double("gamma0"), eta: p.double("eta"),
+                                                    y: p.double("y"), steps: T, members: E, seed: ctx.seed)
+            names = ["delta", "kernel"]; series = [e.delta, e.kernel]
+            let snr = zip(e.kernel.mean, e.kernel.scaledVariance).map { $1 > 0 ? $0 * $0 / $1 : .infinity }.map { $0.isFinite ? $0 : 0 }
+            extra.append(("kernel_signal_to_noise_measured", .numbers(snr)))
+            extra.append(("note", .string("measured only: <K>^2/(N Var K); the trained deep-network theory (spec section 6) is not implemented")))
         default:
             let s = try OnlineSetting(gamma0: p.double("gamma0"), eta: p.double("eta"), inputDimension: p.int("input_dimension"), steps: T)
             let e = try OnlineFluctuations.ensemble(s, width: N, members: E, seed: ctx.seed)
