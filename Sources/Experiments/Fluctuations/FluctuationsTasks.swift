@@ -232,7 +232,11 @@ public enum FluctuationsCompareTask: ComputeTask {
     ]
 
     public struct Row { public var gamma0: Double; public var width: Int; public var observable: String; public var time: Int
-        public var theory: Double; public var ensemble: Double; public var standardError: Double; public var z: Double }
+        public var theory: Double; public var ensemble: Double; public var standardError: Double; public var z: Double
+        /// Measured O(1/N) bias times N, N (<q_N> - q_inf), with its standard error (not predicted by theory).
+        public var scaledBias: Double; public var scaledBiasStandardError: Double
+        /// Two-layer linear only: the exact finite-N bias times N from the chi^2 law of (A_N, B_N) (2-D quadrature).
+        public var exactScaledBias: Double? }
 
     public static func compute(activation: FluctuationActivation, gamma0s: [Double], widths: [Int], members: Int, eta: Double, y: Double,
                                steps: Int, evalTime: Int, quadratureOrder: Int, testOverlap: Double?, seed: UInt64) throws
@@ -263,10 +267,18 @@ public enum FluctuationsCompareTask: ComputeTask {
                     + (pr.testCount > 0 ? [("test_output", e.testOutput)] : [])
                 for (name, s) in obs {
                     guard let vt = varTh[name], let mt = meanTh[name] else { continue }
+                    let bias = s.scaledBias(reference: mt)
+                    var exact: [Double]? = nil
+                    if linear {
+                        let law = TwoLayerLinearExact.finiteWidthLaw(width: N, try TwoLayerLinearSetting(gamma0: g, eta: eta, y: y, steps: steps), order: 120)
+                        let lm = name == "delta" ? law.mean.delta : law.mean.kernel
+                        exact = zip(lm, mt).map { Double(N) * ($0 - $1) }
+                    }
                     for t in tps {
                         let z = Statistics.zScore(observed: s.scaledVariance[t], expected: vt[t], standardError: s.scaledVarianceStandardError[t])
                         rows.append(Row(gamma0: g, width: N, observable: name, time: t, theory: vt[t], ensemble: s.scaledVariance[t],
-                                        standardError: s.scaledVarianceStandardError[t], z: z))
+                                        standardError: s.scaledVarianceStandardError[t], z: z,
+                                        scaledBias: bias.value[t], scaledBiasStandardError: bias.standardError[t], exactScaledBias: exact?[t]))
                     }
                     let sd = s.squaredDeviation(reference: mt)
                     var cur = eps[name] ?? ([], [])
@@ -293,6 +305,8 @@ public enum FluctuationsCompareTask: ComputeTask {
         t.add("gamma0", r.rows.map(\.gamma0)); t.add("width", r.rows.map { Double($0.width) }); t.add("observable", strings: r.rows.map(\.observable))
         t.add("t", r.rows.map { Double($0.time) }); t.add("theory_n_var", r.rows.map(\.theory)); t.add("ensemble_n_var", r.rows.map(\.ensemble))
         t.add("ensemble_n_var_se", r.rows.map(\.standardError)); t.add("z", r.rows.map(\.z))
+        t.add("measured_n_bias", r.rows.map(\.scaledBias)); t.add("measured_n_bias_se", r.rows.map(\.scaledBiasStandardError))
+        if r.rows.allSatisfy({ $0.exactScaledBias != nil }) { t.add("exact_n_bias", r.rows.map { $0.exactScaledBias! }) }
         var st = ResultTable()
         st.add("gamma0", r.slopes.map(\.gamma0)); st.add("observable", strings: r.slopes.map(\.observable))
         st.add("slope", r.slopes.map(\.slope)); st.add("slope_se", r.slopes.map(\.slopeError))
