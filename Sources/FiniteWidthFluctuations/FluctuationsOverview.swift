@@ -20,5 +20,5 @@ import NumericalCore
 ///   two-layer propagator of section 3 (the exact discrete-time form is used instead; it is what GD ensembles
 ///   follow), and the O(1/N) bias by theory except for the two-layer linear finite-N law (biases are measured).
 public enum FiniteWidthFluctuationsModule {
-    public static let reference = "Bordelon & Pehlevan, NeurIPS 2023 (arXiv:2304.03408)"
+    public static let reference = "Bordelon & Pehlevan, NeurIPS 2023"
 }
