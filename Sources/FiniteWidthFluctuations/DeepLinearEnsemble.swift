@@ -10,9 +10,8 @@ import NumericalCore
 ///
 /// NTK K = sum_{l=0}^{L} G^{l+1} H^l with H^l = |h^l|^2/N (H^0 = 1), G^l = |g^l|^2/N (G^{L+1} = 1).
 ///
-/// The leading-order *theory* of trained deep networks needs the Hessian of the full DMFT action (response fields
-/// A and B are mutually conjugate, spec section 6) and is not implemented here; this trainer provides the
-/// **measured** N Var of Delta(t) and K(t) and the signal-to-noise ratio <K>^2/(N Var K).
+/// The leading-order theory is `DeepLinearPropagator` (Hessian of the full DMFT action, spec section 6); this
+/// trainer gives the measured N Var of Delta(t) and K(t) it is tested against.
 public enum DeepLinearEnsemble {
     public struct Trajectory: Sendable { public var delta: [Double]; public var kernel: [Double] }
 

@@ -9,7 +9,7 @@ enum FluctuationsCommon {
 
     static let problemParameters: [ParameterSpec] = [
         ParameterSpec("model", .choice(models), default: .string("two-layer"),
-                      help: "two-layer (any activation, P = 1 + test point; linear uses the exact closed form), lazy (universal P = 1 curve), deep-init (depth accumulation at initialization), eos (uncentered two-layer linear, large eta), online (online learning excess error), deep-linear (trained deep linear network, P = 1: ensemble only, measured)"),
+                      help: "two-layer (any activation, P = 1 + test point; linear uses the exact closed form), lazy (universal P = 1 curve), deep-init (depth accumulation at initialization), eos (uncentered two-layer linear, large eta), online (online learning excess error), deep-linear (trained deep linear network, P = 1, Hessian of the DMFT action; (6L-2)T^2 + 2T variables, keep T <= ~20)"),
         ParameterSpec("activation", .string, default: .string("tanh"), help: "linear, relu (sqrt(2) ReLU), tanh (tanh(0.4h)/0.4) or tanh:A"),
         ParameterSpec("gamma0", .double(1e-6...1e6), default: .double(1), help: "feature-learning strength gamma0"),
         ParameterSpec("eta", .double(1e-9...100), default: .double(0.05), help: "learning rate eta (the network's is eta gamma0^2 N)"),
@@ -70,8 +70,11 @@ enum FluctuationsCommon {
                     [cp.diagonalElements, cg.diagonalElements], [.closedForm()],
                     [("note", .string("index = layer l - 1; N Cov = V min(l, l') forward, V min(L-l+1, L-l'+1) backward"))])
         case "deep-linear":
-            throw SolvableError.invalidParameter(name: "model", value: "deep-linear",
-                                                 allowed: "a model with a theory: the O(1/N) theory of trained deep networks needs the Hessian of the full DMFT action (spec section 6), not implemented yet; use `fluctuations ensemble --model deep-linear` for measured values")
+            let pr = try DeepLinearPropagator(depth: p.int("depth"), steps: T, gamma0: p.double("gamma0"), eta: p.double("eta"), y: p.double("y"))
+            let f = try pr.fluctuations()
+            return (["delta", "kernel"], [f.delta, f.kernel], [f.varDelta, f.varKernel], [f.record],
+                    [("method", .string("Hessian of the full DMFT action (spec section 6), Euler Delta; \(pr.variableCount) variables")),
+                     ("kernel_signal_to_noise", .numbers(zip(f.kernel, f.varKernel).map { $1 > 0 ? $0 * $0 / $1 : 0 }))])
         case "eos":
             let s = try TwoLayerLinearSetting(gamma0: p.double("gamma0"), eta: p.double("eta"), y: p.double("y"), steps: T, centered: false)
             let (m, v) = TwoLayerLinearExact.variance(s)
@@ -133,12 +136,14 @@ public enum FluctuationsTheoryTask: ComputeTask {
     two-layer: exact discrete-time propagator (gamma0 I + M) dDelta = -eps_q with single-site noise kappa and sensitivities M, D
     (Gauss-Hermite quadrature over the single site); linear activation uses the exact reduction N Var q = 8[(dq/dA)^2 + (dq/dB)^2].
     lazy: kappa y^2 eta^2 t^2 (1 - eta K)^{2(t-1)}. deep-init: V min(l, l'). eos: uncentered two-layer linear at large eta.
+    deep-linear: trained deep linear network (P = 1) from the Hessian of the full action, Sigma = -[grad^2 S]^{-1} (Euler Delta).
     online: Sigma_Delta and Sigma_perp of online learning. The O(1/N) bias of the mean is not computed by theory (see ensemble).
     """
     public static let examples = [
         "solvable fluctuations theory --model two-layer --activation tanh --gamma0 3 --eta 0.05 --steps 40 --quadrature-order 16 --json",
         "solvable fluctuations theory --model lazy --activation relu --eta 0.05 --steps 60",
         "solvable fluctuations theory --model deep-init --activation relu --depth 6",
+        "solvable fluctuations theory --model deep-linear --depth 3 --gamma0 1 --eta 0.015 --steps 8",
     ]
     public static let parameters: [ParameterSpec] = FluctuationsCommon.problemParameters
 
@@ -199,7 +204,7 @@ public enum FluctuationsEnsembleTask: ComputeTask {
             names = ["delta", "kernel"]; series = [e.delta, e.kernel]
             let snr = zip(e.kernel.mean, e.kernel.scaledVariance).map { $1 > 0 ? $0 * $0 / $1 : .infinity }.map { $0.isFinite ? $0 : 0 }
             extra.append(("kernel_signal_to_noise_measured", .numbers(snr)))
-            extra.append(("note", .string("measured only: <K>^2/(N Var K); the trained deep-network theory (spec section 6) is not implemented")))
+            extra.append(("note", .string("measured <K>^2/(N Var K); compare with `fluctuations theory --model deep-linear`")))
         default:
             let s = try OnlineSetting(gamma0: p.double("gamma0"), eta: p.double("eta"), inputDimension: p.int("input_dimension"), steps: T)
             let e = try OnlineFluctuations.ensemble(s, width: N, members: E, seed: ctx.seed)
