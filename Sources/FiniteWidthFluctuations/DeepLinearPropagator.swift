@@ -2,7 +2,7 @@ import Foundation
 import LinearAlgebra
 import NumericalCore
 
-/// Deep linear network, P = 1, trained (Euler Delta): the O(1/N) propagator from the Hessian of the full DMFT
+/// Deep linear network, P = 1, trained: the O(1/N) propagator from the Hessian of the full DMFT
 /// action (spec section 6). Order parameters (all T x T): H^l, G^l (l = 1..L), their duals, A^l, B^l (l = 1..L-1,
 /// mutually conjugate), plus Delta and its dual (T each):
 ///
@@ -14,20 +14,27 @@ import NumericalCore
 /// A = gamma0^{-1} A_grid). Sigma = -[grad^2 S]^{-1} restricted to the order parameters. The gradient is analytic
 /// (d ln det M = Tr(M^{-1} dM)); the Hessian is its central difference. The saddle point is the deep-linear DMFT
 /// (dmft.md section 5), which duplicates what MeanFieldDynamics will provide.
+///
+/// Exact-discrete variant (`exactDiscrete = true`, what GD ensembles follow): the Delta constraint becomes
+/// Delta(t) = y - gamma0^{-1}(R(t) - R(0)) (centered output) with R(t) = <h^L(t) g^L(t)> a further order parameter
+/// with dual Rh: S gains <R, Rh> and M_L gains -diag(Rh) in its (h, g) and (g, h) hat blocks, so that
+/// dS/dRh = 0 gives R = Cov_hg. For L = 1 it reproduces the exact two-layer reduction to rounding.
 public struct DeepLinearPropagator {
     public let depth: Int, steps: Int, gamma0: Double, eta: Double, y: Double
+    public let exactDiscrete: Bool
     var T: Int { steps }
     var L: Int { depth }
     var T2: Int { steps * steps }
-    /// Number of variables (6L - 2) T^2 + 2T.
-    public var variableCount: Int { (6 * L - 2) * T2 + 2 * T }
+    /// Number of variables (6L - 2) T^2 + 4T (the last 2T, R and its dual, are used by the exact-discrete variant).
+    public var variableCount: Int { (6 * L - 2) * T2 + 4 * T }
 
-    public init(depth: Int, steps: Int, gamma0: Double, eta: Double, y: Double = 1) throws {
+    public init(depth: Int, steps: Int, gamma0: Double, eta: Double, y: Double = 1, exactDiscrete: Bool = true) throws {
         try Validate.inRange("depth", depth, 1...20)
         try Validate.inRange("steps", steps, 2...200)
         try Validate.positive("gamma0", gamma0)
         try Validate.positive("eta", eta)
         self.depth = depth; self.steps = steps; self.gamma0 = gamma0; self.eta = eta; self.y = y
+        self.exactDiscrete = exactDiscrete
     }
 
     // Offsets of the variable blocks.
@@ -39,6 +46,8 @@ public struct DeepLinearPropagator {
     func oB(_ l: Int) -> Int { (5 * L - 1 + l - 1) * T2 }
     var oD: Int { (6 * L - 2) * T2 }
     var oDh: Int { (6 * L - 2) * T2 + T }
+    var oR: Int { (6 * L - 2) * T2 + 2 * T }
+    var oRh: Int { (6 * L - 2) * T2 + 3 * T }
 
     func mat(_ x: [Double], _ o: Int) -> Matrix { Matrix(rows: T, cols: T) { t, s in x[o + t * T + s] } }
     var ones: Matrix { Matrix(rows: T, cols: T, repeating: 1) }
@@ -64,13 +73,21 @@ public struct DeepLinearPropagator {
         let I = Matrix.identity(T)
         for it in 0..<maxIterations {
             let old = x
-            // Delta (Euler): Delta(t+1) = Delta(t) - eta k(t) Delta(t).
-            var d = y
-            for t in 0..<T {
-                x[oD + t] = d
-                var k = 0.0
-                for l in 0...L { k += Gm(x, l + 1)[t, t] * Hm(x, l)[t, t] }
-                d -= eta * k * d
+            if exactDiscrete {
+                // Delta(t) = y - (R(t) - R(0))/gamma0 with R(t) = Cov(h^L(t), g^L(t)) from the current kernels.
+                let (C, D) = CD(x, L)
+                let Mh = try LAPACK.solve(I - BLAS.gemm(C, D), I), Mg = try LAPACK.solve(I - BLAS.gemm(D, C), I)
+                let R = BLAS.gemm(BLAS.gemm(Mh, BLAS.gemm(Hm(x, L - 1), D, transposeB: true) + BLAS.gemm(C, Gm(x, L + 1))), Mg, transposeB: true)
+                for t in 0..<T { x[oR + t] = R[t, t]; x[oD + t] = y - (R[t, t] - R[0, 0]) / gamma0 }
+            } else {
+                // Delta (Euler): Delta(t+1) = Delta(t) - eta k(t) Delta(t).
+                var d = y
+                for t in 0..<T {
+                    x[oD + t] = d
+                    var k = 0.0
+                    for l in 0...L { k += Gm(x, l + 1)[t, t] * Hm(x, l)[t, t] }
+                    d -= eta * k * d
+                }
             }
             for l in 1...L {
                 let (C, D) = CD(x, l)
@@ -119,6 +136,7 @@ public struct DeepLinearPropagator {
                 M[3 * T + t, s] = -D[t, s]; M[3 * T + t, 3 * T + s] = Gn[t, s]
             }
                 M[t, 2 * T + t] = 1; M[T + t, 3 * T + t] = 1; M[2 * T + t, t] = 1; M[3 * T + t, T + t] = 1
+                if exactDiscrete && l == L { M[t, T + t] = -x[oRh + t]; M[T + t, t] = -x[oRh + t] }
             }
             let Minv = try LAPACK.solve(M, Matrix.identity(n))
             func Z(_ a: Int, _ b: Int, _ t: Int, _ s: Int) -> Double { Minv[b * T + s, a * T + t] }   // (M^{-1})^T block (a,b)
@@ -138,6 +156,23 @@ public struct DeepLinearPropagator {
                 }
                 if s < t { g[oD + s] -= 0.5 * gamma0 * eta * (Hp[t, s] * gC + Gn[t, s] * gD) }
             } }
+            if exactDiscrete && l == L {
+                for t in 0..<T { g[oRh + t] -= 0.5 * (-Z(0, 1, t, t) - Z(1, 0, t, t)) }
+            }
+        }
+        // <R, Rh> (a decoupled pair in the Euler variant).
+        for t in 0..<T { g[oR + t] += x[oRh + t]; g[oRh + t] += x[oR + t] }
+        if exactDiscrete {
+            // Dh . (Delta - y + (R - R(0))/gamma0)
+            var sumDh = 0.0
+            for t in 0..<T {
+                g[oDh + t] += x[oD + t] - y + (x[oR + t] - x[oR]) / gamma0
+                g[oD + t] += x[oDh + t]
+                g[oR + t] += x[oDh + t] / gamma0
+                sumDh += x[oDh + t]
+            }
+            g[oR] -= sumDh / gamma0
+            return g
         }
         // Dh . (Delta - y + eta Theta k Delta)
         var k = [Double](repeating: 0, count: T)
@@ -160,7 +195,8 @@ public struct DeepLinearPropagator {
         return g
     }
 
-    /// N Var Delta(t) and N Var K(t) (and <K(t)>) from Sigma = -[grad^2 S]^{-1} at the saddle.
+    /// N Var Delta(t) and N Var K(t) (and <K(t)>) from Sigma = -[grad^2 S]^{-1} at the saddle. Memory: the dense
+    /// Hessian and its finite-difference columns take about 16 n^2 bytes; refused above `memoryCap`.
     public func fluctuations(step: Double = 1e-5, memoryCap: Int = 2 << 30) throws -> (delta: [Double], kernel: [Double], varDelta: [Double], varKernel: [Double], record: ConvergenceRecord) {
         let n = variableCount
         if n * n * 8 * 2 > memoryCap {

@@ -16,10 +16,10 @@ import NumericalCore
 /// * Ensembles: `TwoLayerEnsemble` (field form, identical to `TwoLayerWeightSpace` GD to rounding),
 ///   `DeepLinearEnsemble` (P = 1, BLAS), all seeded per (width, member) and parallel over members.
 ///   `DeepLinearEnsemble` duplicates the deep-linear network trainer the DMFT module's tests will need.
-/// * `DeepLinearPropagator`: trained deep linear networks, P = 1, from the Hessian of the full action (section 6,
-///   Euler Delta). Its saddle solver duplicates the deep-linear DMFT solver of `MeanFieldDynamics` (dmft.md 5).
-/// * Not implemented: the exact-discrete Delta variant of section 6 (so large gamma0 eta K shows O(eta) gaps),
-///   the Euler-form two-layer propagator of section 3 (the exact discrete-time form is used instead; it is what GD
+/// * `DeepLinearPropagator`: trained deep linear networks, P = 1, from the Hessian of the full action (section 6),
+///   exact-discrete (default) or Euler Delta. Its saddle solver duplicates the deep-linear DMFT solver of
+///   `MeanFieldDynamics` (dmft.md 5).
+/// * Not implemented: the Euler-form two-layer propagator of section 3 (the exact discrete-time form is used instead; it is what GD
 ///   ensembles follow), and the O(1/N) bias by theory except for the two-layer linear finite-N law (biases are measured).
 public enum FiniteWidthFluctuationsModule {
     public static let reference = "Bordelon & Pehlevan, NeurIPS 2023"

@@ -302,7 +302,7 @@ public enum FluctuationsFigures {
                                              ("gamma0", gammas.map(fmt).joined(separator: ", ")),
                                              ("theory <K>^2/(N Var K) at t = T-1", snrEnd.map(fmt).joined(separator: ", "))],
                                 agreement: [Agreement.maxAbsZ(theory: th, simulation: sm, standardErrors: se, tolerance: 3.5,
-                                                              detail: "\(th.count) points (Delta and K at t = 5, 10, 14 for 3 gamma0); Euler-Delta theory vs exact GD: O(eta gamma0^2) gaps grow with gamma0")],
+                                                              detail: "\(th.count) points (Delta and K at t = 5, 10, 14 for 3 gamma0); exact discrete-time theory vs GD; 3.5 s.e. for the family")],
                                 records: recs,
                                 caption: "Propagator from the Hessian of the full DMFT action (lines) vs trained networks (points ±1 s.e.). N Var K(0) = 56 at depth 4.")
         }

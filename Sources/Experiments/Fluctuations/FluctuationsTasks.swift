@@ -73,7 +73,7 @@ enum FluctuationsCommon {
             let pr = try DeepLinearPropagator(depth: p.int("depth"), steps: T, gamma0: p.double("gamma0"), eta: p.double("eta"), y: p.double("y"))
             let f = try pr.fluctuations()
             return (["delta", "kernel"], [f.delta, f.kernel], [f.varDelta, f.varKernel], [f.record],
-                    [("method", .string("Hessian of the full DMFT action (spec section 6), Euler Delta; \(pr.variableCount) variables")),
+                    [("method", .string("Hessian of the full DMFT action (spec section 6), exact discrete-time Delta; \(pr.variableCount) variables")),
                      ("kernel_signal_to_noise", .numbers(zip(f.kernel, f.varKernel).map { $1 > 0 ? $0 * $0 / $1 : 0 }))])
         case "eos":
             let s = try TwoLayerLinearSetting(gamma0: p.double("gamma0"), eta: p.double("eta"), y: p.double("y"), steps: T, centered: false)
@@ -136,7 +136,7 @@ public enum FluctuationsTheoryTask: ComputeTask {
     two-layer: exact discrete-time propagator (gamma0 I + M) dDelta = -eps_q with single-site noise kappa and sensitivities M, D
     (Gauss-Hermite quadrature over the single site); linear activation uses the exact reduction N Var q = 8[(dq/dA)^2 + (dq/dB)^2].
     lazy: kappa y^2 eta^2 t^2 (1 - eta K)^{2(t-1)}. deep-init: V min(l, l'). eos: uncentered two-layer linear at large eta.
-    deep-linear: trained deep linear network (P = 1) from the Hessian of the full action, Sigma = -[grad^2 S]^{-1} (Euler Delta).
+    deep-linear: trained deep linear network (P = 1) from the Hessian of the full action, Sigma = -[grad^2 S]^{-1} (exact discrete-time Delta).
     online: Sigma_Delta and Sigma_perp of online learning. The O(1/N) bias of the mean is not computed by theory (see ensemble).
     """
     public static let examples = [
