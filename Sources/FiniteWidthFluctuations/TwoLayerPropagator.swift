@@ -81,6 +81,8 @@ struct SitePath {
 
 extension TwoLayerProblem {
     /// Solves the leading-order fluctuation theory by the exact discrete-time propagator of spec section 3.
+    /// For sqrt(2) ReLU the phi'' = delta terms of the sensitivities are dropped (approximate in the rich regime;
+    /// the record's message says so).
     ///
     /// At width N the network is exactly N i.i.d. single sites coupled through Delta, with
     /// Delta_N(t) = y - gamma0^{-1} (1/N) sum_i q_i(t), q = z phi(h) - r phi(u). Linearizing around the DMFT:
@@ -256,6 +258,9 @@ extension TwoLayerProblem {
                                        message: useQuadrature ? "causal forward sweep over a \(S)-node Gauss-Hermite grid (deterministic)"
                                          : "causal forward sweep over S = \(S) Monte Carlo paths (sensitivities from \(SJ)); residual = max Monte Carlo s.e. of Delta")
         if record.status != .converged { record.message = "non-finite values in the two-layer propagator (learning rate too large?)" }
+        if activation == .sqrt2ReLU {
+            record.message = (record.message ?? "") + "; ReLU: phi'' is a delta function that the pathwise sensitivities drop, so the rich-regime result is approximate (ensembles at N = 256, gamma0 = 1 measure N Var K ~9% above it late in training); exact in the lazy limit. Prefer a smooth phi"
+        }
         return TwoLayerFluctuationTheory(problem: self, mean: mean, variance: variance, varianceStandardError: split(se), record: record)
     }
 }
