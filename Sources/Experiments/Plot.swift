@@ -72,6 +72,8 @@ public struct Plot: Sendable {
     /// Tick label text.
     public static func tickText(_ v: Double) -> String {
         if v == 0 { return "0" }
+        if v.isNaN { return "nan" }
+        if v.isInfinite { return v > 0 ? "inf" : "-inf" }
         let a = abs(v)
         if a >= 1e4 || a < 1e-3 {
             let e = Int(floor(log10(a)))
