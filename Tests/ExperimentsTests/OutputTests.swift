@@ -103,6 +103,11 @@ func temporaryDirectory(_ name: String) throws -> URL {
         #expect(xmlError(empty.svg()) == nil)
     }
 
+    @Test func tickTextHandlesNonFiniteValues() {
+        #expect(Plot.tickText(.infinity) == "inf" && Plot.tickText(-.infinity) == "-inf" && Plot.tickText(.nan) == "nan")
+        #expect(Plot.tickText(1e-5) == "1e-5" && Plot.tickText(0.25) == "0.25")
+    }
+
     @Test func reportIsSelfContainedWellFormedXML() throws {
         let dir = try temporaryDirectory("report")
         let entries = try Reproduce.run(figures: [try #require(Registry.figure("core-quadrature"))], scale: .quick,
