@@ -116,7 +116,7 @@ public struct Plot: Sendable {
         let legendRows = heatmap == nil ? series.filter { !$0.label.isEmpty }.count : 0
         let legendCols = 2
         let legendH = Double((legendRows + legendCols - 1) / legendCols) * 15
-        let bottom = 46.0 + legendH
+        let bottom = 54.0 + legendH
         let pw = W - left - right, ph = H - top - bottom
         var s = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(W))\" height=\"\(Int(H))\" viewBox=\"0 0 \(Int(W)) \(Int(H))\" font-family=\"Helvetica, Arial, sans-serif\" font-size=\"11\">\n"
         s += "<rect x=\"0\" y=\"0\" width=\"\(Int(W))\" height=\"\(Int(H))\" fill=\"white\"/>\n"
@@ -175,7 +175,7 @@ public struct Plot: Sendable {
             for se in series where !se.label.isEmpty {
                 let c = Plot.palette[((se.color % Plot.palette.count) + Plot.palette.count) % Plot.palette.count]
                 let lx = left + Double(k % legendCols) * (pw / Double(legendCols))
-                let ly = top + ph + 38 + Double(k / legendCols) * 15
+                let ly = top + ph + 48 + Double(k / legendCols) * 15
                 if se.style == .points {
                     s += "<circle cx=\"\(num(lx + 9))\" cy=\"\(num(ly - 4))\" r=\"3\" fill=\"white\" stroke=\"\(c)\" stroke-width=\"1.5\"/>\n"
                 } else {
