@@ -1,0 +1,207 @@
+import Foundation
+import NumericalCore
+
+/// Capacity theory of spec §4-§5: crosstalk moments, the Gaussian signal-to-noise approximation with the
+/// finite-N exact variance, the leading-order laws (eq. 9, 10), and the near-duplicate (birthday) limit.
+public enum CapacityTheory {
+    /// beta = e^2 / cosh 2 = 1.9640276 (spec §4.2): E f(M)^2 = beta^{-(N-1)} for the exponential DenseNet.
+    public static let beta = exp(2.0) / cosh(2.0)
+
+    /// H(x) = erfc(x / sqrt 2) / 2, the Gaussian upper tail.
+    public static func gaussianTail(_ x: Double) -> Double { 0.5 * erfc(x / 2.0.squareRoot()) }
+
+    /// (2k-1)!! with (-1)!! = 1.
+    public static func doubleFactorial(_ n: Int) -> Double {
+        var r = 1.0, k = n
+        while k > 1 { r *= Double(k); k -= 2 }
+        return r
+    }
+
+    static func logBinomial(_ n: Int, _ k: Int) -> Double {
+        lgamma(Double(n + 1)) - lgamma(Double(k + 1)) - lgamma(Double(n - k + 1))
+    }
+
+    /// E M^q for M = (1/n) sum_{j=1}^n eta_j, eta Rademacher (spec §4.2), by the exact binomial law (log-binomials).
+    public static func moment(n: Int, power q: Int) -> Double {
+        var s = 0.0
+        for j in 0...n {
+            let m = Double(2 * j - n) / Double(n)
+            if m == 0 { if q == 0 { s += exp(logBinomial(n, j) - Double(n) * M_LN2) }; continue }
+            s += exp(logBinomial(n, j) - Double(n) * M_LN2) * Separation.ipow(m, q)
+        }
+        return s
+    }
+
+    /// v = E f(M)^2, the crosstalk variance per pattern, with n = N-1 and f normalized so that f(1) = 1 (spec §4.2):
+    /// Var C = (P-1) v. Exponential: ((1 + e^-4)/2)^{N-1} = beta^{-(N-1)}. Self-inclusive: n = N and the
+    /// exponential gets the extra e^{xi S - 1} factor, E = ((1+e^-4)/2)^{N-1} (1+e^-4)/2.
+    public static func crosstalkVariancePerPattern(_ f: Separation, neurons: Int,
+                                                   convention: OverlapConvention = .selfExcluded) -> Double {
+        let n = convention == .selfExcluded ? neurons - 1 : neurons
+        switch f {
+        case .exponential:
+            let b = (1 + exp(-4.0)) / 2
+            return pow(b, Double(neurons - 1)) * (convention == .selfExcluded ? 1 : b)
+        case .polynomial(let d): return moment(n: n, power: 2 * d)
+        case .custom(_, let g):
+            var s = 0.0
+            for j in 0...n { let v = g(Double(2 * j - n) / Double(n)); s += exp(logBinomial(n, j) - Double(n) * M_LN2) * v * v }
+            return s / pow(g(1), 2)
+        }
+    }
+
+    /// Per-bit error probability of one transition with P patterns: Gaussian crosstalk p = H(1/sqrt((P-1) v))
+    /// (spec §4.3), continuous in P. For the SeqNet `exactSeqNet` gives the exact binomial
+    /// p = Pr[Bin(n, 1/2) <= (n - (N-1))/2], n = (P-1)(N-1) (P rounded).
+    public static func bitErrorProbability(patterns p: Double, neurons: Int, separation f: Separation,
+                                           exactSeqNet: Bool = false) -> Double {
+        if p <= 1 { return 0 }
+        if exactSeqNet, case .polynomial(1) = f {
+            let pp = Int(p.rounded())
+            let n = (pp - 1) * (neurons - 1)
+            let kmax = (n - (neurons - 1)) / 2  // floor; ties count as errors
+            if kmax < 0 { return 0 }
+            return binomialCDF(kmax, n, 0.5)
+        }
+        let v = crosstalkVariancePerPattern(f, neurons: neurons)
+        return gaussianTail(1 / ((p - 1) * v).squareRoot())
+    }
+
+    /// Pr[X <= k] for X ~ Bin(n, q), summed in log space.
+    public static func binomialCDF(_ k: Int, _ n: Int, _ q: Double) -> Double {
+        if k < 0 { return 0 }
+        if k >= n { return 1 }
+        if q <= 0 { return 1 }
+        if q >= 1 { return 0 }
+        var s = 0.0
+        let lq = log(q), l1 = log1p(-q)
+        for j in 0...k { s += exp(logBinomial(n, j) + Double(j) * lq + Double(n - j) * l1) }
+        return min(1, s)
+    }
+
+    /// Clopper-Pearson (exact) two-sided bounds for `successes` of `trials` at level `confidence`.
+    public static func clopperPearson(successes k: Int, trials n: Int, confidence: Double = 0.95) -> (lower: Double, upper: Double) {
+        let a = (1 - confidence) / 2
+        func solve(_ g: (Double) -> Double) -> Double {  // g increasing in q, root in (0,1)
+            var lo = 0.0, hi = 1.0
+            for _ in 0..<60 { let m = (lo + hi) / 2; if g(m) > 0 { hi = m } else { lo = m } }
+            return (lo + hi) / 2
+        }
+        let lower = k == 0 ? 0 : solve { q in (1 - binomialCDF(k - 1, n, q)) - a }
+        let upper = k == n ? 1 : solve { q in a - binomialCDF(k, n, q) }
+        return (lower, upper)
+    }
+
+    /// Finite-N P_50 (spec §4.3, [project]): the P solving N P p(P) = ln 2 (periodic sequence; N (P-1) p for
+    /// serial recall) or N p(P) = ln 2 (one transition), with p the Gaussian bit-error probability with exact v.
+    public static func finiteNP50(neurons: Int, separation f: Separation, criterion: RecallCriterion,
+                                  serial: Bool = false, exactSeqNet: Bool = false) -> Double {
+        let n = Double(neurons)
+        func hazard(_ p: Double) -> Double {
+            let q = bitErrorProbability(patterns: p, neurons: neurons, separation: f, exactSeqNet: exactSeqNet)
+            switch criterion {
+            case .transition: return n * q
+            case .sequence: return n * (serial ? p - 1 : p) * q
+            }
+        }
+        return solveIncreasing({ hazard($0) - M_LN2 }, from: 2)
+    }
+
+    /// Near-duplicate (birthday) hazard of the self-excluded exponential DenseNet (spec §5): sequence
+    /// binom(P,2)(1+N/2)/2^N, one transition (P-1)(1+N/4)/2^N; self-inclusive: binom(P,2)/2^N, (P-1)/2^N.
+    public static func nearDuplicateHazard(patterns p: Double, neurons: Int, criterion: RecallCriterion,
+                                           convention: OverlapConvention = .selfExcluded) -> Double {
+        let n = Double(neurons)
+        let two = pow(2, n)
+        switch (criterion, convention) {
+        case (.sequence, .selfExcluded): return p * (p - 1) / 2 * (1 + n / 2) / two
+        case (.sequence, .selfInclusive): return p * (p - 1) / 2 / two
+        case (.transition, .selfExcluded): return (p - 1) * (1 + n / 4) / two
+        case (.transition, .selfInclusive): return (p - 1) / two
+        }
+    }
+
+    /// Exponential DenseNet P_50 predictions: the paper's Gaussian curve (finite-N exact v), the near-duplicate
+    /// limit alone, and both hazards added (spec §5).
+    public static func exponentialP50(neurons: Int, criterion: RecallCriterion) -> (gaussian: Double, nearDuplicate: Double, combined: Double) {
+        let g = finiteNP50(neurons: neurons, separation: .exponential, criterion: criterion)
+        let nd = solveIncreasing({ nearDuplicateHazard(patterns: $0, neurons: neurons, criterion: criterion) - M_LN2 }, from: 2)
+        let n = Double(neurons)
+        let both = solveIncreasing({ p in
+            let q = bitErrorProbability(patterns: p, neurons: neurons, separation: .exponential)
+            let gauss = criterion == .sequence ? n * p * q : n * q
+            return gauss + nearDuplicateHazard(patterns: p, neurons: neurons, criterion: criterion) - M_LN2
+        }, from: 2)
+        return (g, nd, both)
+    }
+
+    /// Root of an increasing function on [from, inf) by geometric bracketing and bisection in log P.
+    static func solveIncreasing(_ g: (Double) -> Double, from a: Double) -> Double {
+        var lo = a, hi = a
+        if g(lo) >= 0 { return lo }
+        while g(hi) < 0 && hi < 1e300 { lo = hi; hi *= 2 }
+        for _ in 0..<200 {
+            let m = (lo * hi).squareRoot()
+            if g(m) < 0 { lo = m } else { hi = m }
+            if hi / lo - 1 < 1e-12 { break }
+        }
+        return (lo * hi).squareRoot()
+    }
+
+    /// Leading-order transition capacity (spec §4.4): polynomial eq. (9) N^d / (2 (2d-1)!! ln N); exponential
+    /// eq. (10) beta^{N-1} / (2 ln N).
+    public static func leadingOrderTransitionCapacity(neurons: Int, separation f: Separation) -> Double {
+        let n = Double(neurons)
+        switch f {
+        case .polynomial(let d): return pow(n, Double(d)) / (2 * doubleFactorial(2 * d - 1) * log(n))
+        case .exponential: return pow(beta, n - 1) / (2 * log(n))
+        case .custom: return .nan
+        }
+    }
+
+    /// Leading-order sequence capacity (spec §4.4): N^d / (2 (d+1) (2d-1)!! ln N); exponential beta^{N-1} / (2 ln(beta) N).
+    public static func leadingOrderSequenceCapacity(neurons: Int, separation f: Separation) -> Double {
+        let n = Double(neurons)
+        switch f {
+        case .polynomial(let d): return pow(n, Double(d)) / (2 * Double(d + 1) * doubleFactorial(2 * d - 1) * log(n))
+        case .exponential: return pow(beta, n - 1) / (2 * log(beta) * n)
+        case .custom: return .nan
+        }
+    }
+
+    /// Near-duplicate sequence P_50 = sqrt(2 ln 2 2^N / (1 + N/2)) (spec §5; self-inclusive: sqrt(2 ln 2 2^N)).
+    public static func nearDuplicateSequenceP50(neurons: Int, convention: OverlapConvention = .selfExcluded) -> Double {
+        let n = Double(neurons)
+        return (2 * M_LN2 * pow(2, n) / (convention == .selfExcluded ? 1 + n / 2 : 1)).squareRoot()
+    }
+
+    /// The degree maximizing eq. (9) at fixed N (spec §4.4 "maximal degree"); ties give the smaller d.
+    public static func eq9ArgmaxDegree(neurons: Int, maxDegree: Int = 200) -> Int {
+        var best = 1, bestV = -Double.infinity
+        for d in 1...maxDegree {
+            let v = Double(d) * log(Double(neurons)) - log(doubleFactorial(2 * d - 1))
+            if v > bestV + 1e-12 { best = d; bestV = v }
+        }
+        return best
+    }
+
+    /// MixedNet dwell-time rule (spec §2.3, crosstalk neglected): the first k >= 1 with
+    /// lambda f_A(k/tau) > f_S(1) + lambda f_A(1 - k/tau), k >= tau counting as tau; nil when it fails at k = tau
+    /// (no transition; for polynomials lambda <= 1).
+    public static func dwellTime(tau: Int, lambda: Double, symmetric fS: Separation, asymmetric fA: Separation,
+                                 neurons: Int = 100) -> Int? {
+        for k in 1...max(1, tau) {
+            let x = Double(k) / Double(tau)
+            if lambda * fA.value(x, neurons: neurons) > fS.value(1, neurons: neurons) + lambda * fA.value(1 - x, neurons: neurons) { return k }
+        }
+        return nil
+    }
+}
+
+/// Which recall event defines capacity (spec §4.1).
+public enum RecallCriterion: String, Sendable, CaseIterable {
+    /// One designated transition xi^1 -> xi^2 exactly correct after one update.
+    case transition
+    /// The whole sequence: every transition correct (serial recall from xi^1).
+    case sequence
+}
