@@ -57,14 +57,24 @@ public enum CapacityTheory {
                                            exactSeqNet: Bool = false) -> Double {
         if p <= 1 { return 0 }
         if exactSeqNet, case .polynomial(1) = f {
-            let pp = Int(p.rounded())
-            let n = (pp - 1) * (neurons - 1)
-            let kmax = (n - (neurons - 1)) / 2  // floor; ties count as errors
-            if kmax < 0 { return 0 }
-            return binomialCDF(kmax, n, 0.5)
+            // exact at integer P, log-linear interpolation in between
+            let lo = floor(p), hi = lo + 1, w = p - lo
+            let a = exactSeqNetError(patterns: Int(lo), neurons: neurons), b = exactSeqNetError(patterns: Int(hi), neurons: neurons)
+            if w == 0 || a <= 0 { return w == 0 ? a : (1 - w) * a + w * b }
+            return exp((1 - w) * log(a) + w * log(b))
         }
         let v = crosstalkVariancePerPattern(f, neurons: neurons)
         return gaussianTail(1 / ((p - 1) * v).squareRoot())
+    }
+
+    /// Exact SeqNet bit-error probability Pr[Bin(n, 1/2) <= (n - (N-1))/2], n = (P-1)(N-1) (spec §4.2).
+    public static func exactSeqNetError(patterns pp: Int, neurons: Int) -> Double {
+        do {
+            let n = (pp - 1) * (neurons - 1)
+            let kmax = (n - (neurons - 1)) / 2  // floor; ties count as errors
+            if kmax < 0 || pp <= 1 { return 0 }
+            return binomialCDF(kmax, n, 0.5)
+        }
     }
 
     /// Pr[X <= k] for X ~ Bin(n, q), summed in log space.
@@ -188,11 +198,14 @@ public enum CapacityTheory {
     /// MixedNet dwell-time rule (spec §2.3, crosstalk neglected): the first k >= 1 with
     /// lambda f_A(k/tau) > f_S(1) + lambda f_A(1 - k/tau), k >= tau counting as tau; nil when it fails at k = tau
     /// (no transition; for polynomials lambda <= 1).
-    public static func dwellTime(tau: Int, lambda: Double, symmetric fS: Separation, asymmetric fA: Separation,
+    /// With per-pattern gains, `lambda` is the drive out of the current pattern (lambda g_mu) and `lambdaIn` the
+    /// drive into it from the previous one (lambda g_{mu-1}): lambda f_A(k/tau) > f_S(1) + lambdaIn f_A(1 - k/tau).
+    public static func dwellTime(tau: Int, lambda: Double, lambdaIn: Double? = nil, symmetric fS: Separation, asymmetric fA: Separation,
                                  neurons: Int = 100) -> Int? {
+        let lin = lambdaIn ?? lambda
         for k in 1...max(1, tau) {
             let x = Double(k) / Double(tau)
-            if lambda * fA.value(x, neurons: neurons) > fS.value(1, neurons: neurons) + lambda * fA.value(1 - x, neurons: neurons) { return k }
+            if lambda * fA.value(x, neurons: neurons) > fS.value(1, neurons: neurons) + lin * fA.value(1 - x, neurons: neurons) { return k }
         }
         return nil
     }

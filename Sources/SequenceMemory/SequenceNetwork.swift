@@ -2,6 +2,10 @@ import Foundation
 import LinearAlgebra
 import NumericalCore
 
+/// Arithmetic of the GEMM transition check: `single` (sgemm with a rigorous error guard band and exact
+/// re-decision of the bits inside it; the default, about twice as fast) or `double`.
+public enum FieldPrecision: String, Sendable { case single, double }
+
 /// Periodic (xi^{P+1} = xi^1, all P associations; the paper's default) or open (sums stop at P-1) (spec §1).
 public enum Boundary: String, Sendable, CaseIterable { case periodic, open }
 
@@ -344,7 +348,9 @@ public struct SequenceNetwork: Sendable {
     /// Checks the transitions xi^nu -> xi^{nu+1} from every stored pattern (P for periodic, P-1 for open or when
     /// `serial`, the paper's serial-recall check), in row blocks by two GEMMs per term (spec §3).
     /// With `stopAtFirstError` the check ends at the first block containing an error.
-    public func checkTransitions(serial: Bool = false, stopAtFirstError: Bool = false, blockRows: Int = 128) -> TransitionCheck {
+    public func checkTransitions(serial: Bool = false, stopAtFirstError: Bool = false, blockRows: Int = 128,
+                                 precision: FieldPrecision = .single) -> TransitionCheck {
+        if precision == .single { return checkTransitionsSingle(serial: serial, stopAtFirstError: stopAtFirstError, blockRows: blockRows) }
         let n = neurons, p = count
         let last = (boundary == .open || serial || !hasSuccessor) ? (hasSuccessor ? p - 1 : p) : p
         var result = TransitionCheck(checked: 0, failures: [], wrongBits: 0)
@@ -423,6 +429,115 @@ public struct SequenceNetwork: Sendable {
                     let t = x[next * n + i]
                     var v = h * t
                     if !integerUnits && abs(h) <= SequenceNetwork.guardBand * scales[r] {
+                        if sState == nil { sState = patterns.pattern(nu); gState = Array(gRow[(r * p)..<((r + 1) * p)]) }
+                        v = Double(exactSign(bit: i, state: sState!, dots: gState!)) * t
+                    }
+                    if !(v > 0) { wrong += 1 }
+                }
+                result.checked += 1
+                if wrong > 0 { result.failures.append(nu); result.wrongBits += wrong; blockFailed = true }
+            }
+            if blockFailed && stopAtFirstError { break }
+            start += rows
+        }
+        return result
+    }
+
+    /// Tables of C(g) and E(g) for g = -N...N (index g + N) of one term, at a stored-pattern row (no shift needed:
+    /// the diagonal term is f(1), the largest value).
+    func coefficientTables(_ sep: Separation) -> ([Float], [Float], [Double]) {
+        let n = neurons
+        var g = Array(-n...n)
+        var c = [Double](repeating: 0, count: 2 * n + 1), e = c
+        _ = g.withUnsafeMutableBufferPointer { gp in
+            c.withUnsafeMutableBufferPointer { cp in e.withUnsafeMutableBufferPointer { ep in
+                coefficients(sep, g: UnsafeBufferPointer(gp), shift: 0, c: cp.baseAddress!, e: ep.baseAddress!)
+            } }
+        }
+        return (c.map(Float.init), e.map(Float.init), zip(c, e).map { abs($0) + abs($1) })
+    }
+
+    /// Single-precision GEMM version of the all-transitions check: C and E from tables, sgemm, and every bit whose
+    /// |h| is within the rigorous float error bound 2 (P + 3) 2^-24 sum(|C| + |E|) of zero re-decided on the exact path.
+    func checkTransitionsSingle(serial: Bool, stopAtFirstError: Bool, blockRows: Int) -> TransitionCheck {
+        let n = neurons, p = count
+        let last = (boundary == .open || serial || !hasSuccessor) ? (hasSuccessor ? p - 1 : p) : p
+        var result = TransitionCheck(checked: 0, failures: [], wrongBits: 0)
+        if last <= 0 { return result }
+        let xv = patterns.values
+        let x = xv.map(Float.init)
+        var targets: [Bool: ([Float], [Float])] = [:]
+        for term in terms where targets[term.successor] == nil {
+            var td = [Float](repeating: 0, count: p * n)
+            for mu in 0..<p { if let t = target(mu, successor: term.successor) { for i in 0..<n { td[mu * n + i] = x[t * n + i] } } }
+            var tx = td
+            for k in 0..<(p * n) { tx[k] *= x[k] }
+            targets[term.successor] = (td, tx)
+        }
+        let tables = terms.map { coefficientTables($0.separation) }
+        let relErr = 2 * Double(p + 3) * 0x1p-24
+        let b = max(1, min(blockRows, last))
+        var gRow = [Int](repeating: 0, count: b * p)
+        var cBlk = [Float](repeating: 0, count: b * p), eBlk = [Float](repeating: 0, count: b * p)
+        var hBlk = [Float](repeating: 0, count: b * n), yBlk = [Float](repeating: 0, count: b * n)
+        var scales = [Double](repeating: 0, count: b)
+        var start = 0
+        while start < last {
+            let rows = min(b, last - start)
+            gRow.withUnsafeMutableBufferPointer { gp in
+                patterns.packed.withUnsafeBufferPointer { pk in
+                    let w = patterns.words
+                    for r in 0..<rows {
+                        let nu = start + r
+                        for mu in 0..<p {
+                            var d = 0
+                            for k in 0..<w { d &+= (pk[nu * w + k] ^ pk[mu * w + k]).nonzeroBitCount }
+                            gp[r * p + mu] = n - 2 * d
+                        }
+                    }
+                }
+            }
+            for r in 0..<rows { scales[r] = 0 }
+            for k in 0..<(rows * n) { hBlk[k] = 0 }
+            for (ti, term) in terms.enumerated() {
+                let (td, tx) = targets[term.successor]!
+                let (ct, et, st) = tables[ti]
+                let w = abs(term.weight)
+                for r in 0..<rows {
+                    var sc = 0.0
+                    for mu in 0..<p {
+                        let idx = gRow[r * p + mu] + n
+                        cBlk[r * p + mu] = ct[idx]; eBlk[r * p + mu] = et[idx]; sc += st[idx]
+                    }
+                    scales[r] += w * sc
+                }
+                td.withUnsafeBufferPointer { tdp in cBlk.withUnsafeBufferPointer { cp in hBlk.withUnsafeMutableBufferPointer { hp in
+                    BLAS.sgemm(m: n, n: rows, k: p, tdp.baseAddress!, lda: n, transposeA: false, cp.baseAddress!, ldb: p,
+                               transposeB: false, hp.baseAddress!, ldc: n, alpha: Float(term.weight), beta: 1)
+                } } }
+                if convention == .selfExcluded {
+                    tx.withUnsafeBufferPointer { txp in eBlk.withUnsafeBufferPointer { ep in yBlk.withUnsafeMutableBufferPointer { yp in
+                        BLAS.sgemm(m: n, n: rows, k: p, txp.baseAddress!, lda: n, transposeA: false, ep.baseAddress!, ldb: p,
+                                   transposeB: false, yp.baseAddress!, ldc: n, alpha: Float(term.weight), beta: 0)
+                    } } }
+                    for r in 0..<rows {
+                        let xb = (start + r) * n
+                        for i in 0..<n { hBlk[r * n + i] += x[xb + i] * yBlk[r * n + i] }
+                    }
+                }
+            }
+            var blockFailed = false
+            for r in 0..<rows {
+                let nu = start + r
+                let next = expectedNext(nu)!
+                var wrong = 0
+                var sState: [Int8]? = nil, gState: [Int]? = nil
+                let guardV = relErr * scales[r]
+                for i in 0..<n {
+                    let h = Double(hBlk[r * n + i])
+                    let t = Double(xv[next * n + i])
+                    var v = h * t
+                    if abs(h) <= guardV {
                         if sState == nil { sState = patterns.pattern(nu); gState = Array(gRow[(r * p)..<((r + 1) * p)]) }
                         v = Double(exactSign(bit: i, state: sState!, dots: gState!)) * t
                     }

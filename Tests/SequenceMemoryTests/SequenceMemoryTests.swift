@@ -105,12 +105,14 @@ private func rng(_ s: UInt64, _ p: UInt64 = 0) -> RandomStream { RandomStream(se
 
     /// The GEMM all-transitions check agrees with the per-state check.
     @Test func gemmCheckMatchesSingleState() throws {
-        for (k, f) in [Separation.polynomial(1), .polynomial(2), .polynomial(3), .exponential].enumerated() {
+        for (k, f) in [Separation.polynomial(1), .polynomial(2), .polynomial(3), .polynomial(15), .exponential].enumerated() {
             var r = rng(5, UInt64(k))
             let pats = try PatternSet.random(neurons: 20, count: 60, rng: &r)
             let net = try SequenceNetwork.denseNet(patterns: pats, separation: f)
             let chk = net.checkTransitions(blockRows: 7)
+            let chkD = net.checkTransitions(blockRows: 13, precision: .double)
             #expect(chk.checked == 60)
+            #expect(chk.failures == chkD.failures && chk.wrongBits == chkD.wrongBits)
             for nu in 0..<60 { #expect(net.transitionCorrect(from: nu) == !chk.failures.contains(nu)) }
         }
     }
