@@ -143,6 +143,16 @@ public enum CapacityEstimator {
                 let q = Int((Double(lo) * f).rounded())
                 if q >= minP && q <= maxPatterns { _ = try s(q) }
             }
+            // Extension: close an open interval end (no point significantly above / below 1/2) with up to two more points.
+            let cp = { (q: Int) -> (Double, Double) in let b = CapacityTheory.clopperPearson(successes: memo[q]!, trials: trials); return (b.lower, b.upper) }
+            var factor = 1.5
+            while !memo.keys.contains(where: { cp($0).1 < 0.5 }) && factor <= 2.25 {
+                let q = min(maxPatterns, Int((Double(hi) * factor).rounded())); if memo[q] == nil { _ = try s(q) }; factor *= 1.5
+            }
+            factor = 0.67
+            while !memo.keys.contains(where: { cp($0).0 > 0.5 }) && factor >= 0.3 {
+                let q = Int((Double(lo) * factor).rounded()); if q < minP { break }; if memo[q] == nil { _ = try s(q) }; factor *= 0.67
+            }
         }
         let sLo = lo >= minP ? try s(lo) : 1.0
         let sHi = try s(hi)

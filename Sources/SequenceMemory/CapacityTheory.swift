@@ -77,6 +77,46 @@ public enum CapacityTheory {
         }
     }
 
+    /// E f(M)^4 (normalized f), for the excess kurtosis of spec §4.5.
+    public static func fourthMomentPerPattern(_ f: Separation, neurons: Int) -> Double {
+        let n = neurons - 1
+        switch f {
+        case .exponential: return pow((1 + exp(-8.0)) / 2, Double(n))
+        case .polynomial(let d): return moment(n: n, power: 4 * d)
+        case .custom(_, let g):
+            var s = 0.0
+            for j in 0...n { let v = g(Double(2 * j - n) / Double(n)); s += exp(logBinomial(n, j) - Double(n) * M_LN2) * v * v * v * v }
+            return s / pow(g(1), 4)
+        }
+    }
+
+    /// Excess kurtosis of the crosstalk C with P patterns (spec §4.5): [E f^4 - 3 (E f^2)^2] / ((P-1) (E f^2)^2).
+    public static func crosstalkExcessKurtosis(patterns p: Double, neurons: Int, separation f: Separation) -> Double {
+        let v = crosstalkVariancePerPattern(f, neurons: neurons)
+        return (fourthMomentPerPattern(f, neurons: neurons) - 3 * v * v) / ((p - 1) * v * v)
+    }
+
+    /// Gaussian bit-error probability with the first Edgeworth correction for the excess kurtosis kappa of spec §4.5
+    /// (C is symmetric, so there is no skewness term): p = H(z) + phi(z) kappa (z^3 - 3z)/24, z = 1/sqrt((P-1)v).
+    /// [derived, an extension of the spec] The kurtosis K_d/(P-1) thickens the tail for d >= 2.
+    public static func bitErrorProbabilityKurtosisCorrected(patterns p: Double, neurons: Int, separation f: Separation) -> Double {
+        if p <= 1 { return 0 }
+        let v = crosstalkVariancePerPattern(f, neurons: neurons)
+        let z = 1 / ((p - 1) * v).squareRoot()
+        let k = crosstalkExcessKurtosis(patterns: p, neurons: neurons, separation: f)
+        let phi = exp(-z * z / 2) / (2 * Double.pi).squareRoot()
+        return max(0, gaussianTail(z) + phi * k * (z * z * z - 3 * z) / 24)
+    }
+
+    /// As `finiteNP50` with the kurtosis-corrected bit-error probability.
+    public static func finiteNP50KurtosisCorrected(neurons: Int, separation f: Separation, criterion: RecallCriterion, serial: Bool = false) -> Double {
+        let n = Double(neurons)
+        return solveIncreasing({ p in
+            let q = bitErrorProbabilityKurtosisCorrected(patterns: p, neurons: neurons, separation: f)
+            return (criterion == .transition ? n * q : n * (serial ? p - 1 : p) * q) - M_LN2
+        }, from: 2)
+    }
+
     /// Pr[X <= k] for X ~ Bin(n, q), summed in log space.
     public static func binomialCDF(_ k: Int, _ n: Int, _ q: Double) -> Double {
         if k < 0 { return 0 }

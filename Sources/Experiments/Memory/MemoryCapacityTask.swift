@@ -18,9 +18,14 @@ public struct MemoryCapacityRow: Sendable {
     public var combined: Double?
     /// SeqNet only: the prediction with the exact binomial bit-error probability instead of the Gaussian.
     public var exactSeqNet: Double?
-    /// The prediction compared with simulation: near-duplicate + Gaussian (exponential), the exact-binomial p
-    /// (SeqNet), else the Gaussian finite-N one.
-    public var prediction: Double { combined ?? exactSeqNet ?? finiteN }
+    /// Gaussian finite-N prediction with the Edgeworth kurtosis correction (spec §4.5; polynomial d >= 2).
+    public var kurtosisCorrected: Double?
+    /// The prediction compared with simulation: the near-duplicate limit (exponential; spec §5: distance-1 pairs
+    /// dominate at every simulable N), the exact-binomial p (SeqNet), else the spec's Gaussian finite-N one.
+    public var prediction: Double { nearDuplicate ?? exactSeqNet ?? finiteN }
+    /// The best available prediction: as `prediction`, but kurtosis-corrected for d >= 2.
+    public var bestPrediction: Double { nearDuplicate ?? exactSeqNet ?? kurtosisCorrected ?? finiteN }
+    public var insideBest: Bool { bestPrediction >= estimate.intervalLower && bestPrediction <= estimate.intervalUpper }
     public var inside: Bool { prediction >= estimate.intervalLower && prediction <= estimate.intervalUpper }
 }
 
@@ -66,7 +71,7 @@ public enum MemoryCapacityTask: ComputeTask {
                 var start = finite
                 if case .exponential = f {
                     let e = CapacityTheory.exponentialP50(neurons: n, criterion: crit)
-                    nd = e.nearDuplicate; comb = e.combined; start = e.combined
+                    nd = e.nearDuplicate; comb = e.combined; start = e.nearDuplicate
                 }
                 let est = try CapacityEstimator.estimateP50(model: model, neurons: n, criterion: crit, trials: trials, start: start,
                                                             seed: seed, pointID: UInt64(k + 1000 * (crit == .sequence ? 1 : 2)),
@@ -75,11 +80,14 @@ public enum MemoryCapacityTask: ComputeTask {
                                              : CapacityTheory.leadingOrderTransitionCapacity(neurons: n, separation: f)
                 var row = MemoryCapacityRow(model: model.label, separation: f, neurons: n, criterion: crit, estimate: est,
                                             finiteN: finite, leadingOrder: lead, nearDuplicate: nd, combined: comb)
+                if case .polynomial(let d) = f, d >= 2 {
+                    row.kurtosisCorrected = CapacityTheory.finiteNP50KurtosisCorrected(neurons: n, separation: f, criterion: crit, serial: serial)
+                }
                 if case .polynomial(1) = f {
                     row.exactSeqNet = CapacityTheory.finiteNP50(neurons: n, separation: f, criterion: crit, serial: serial, exactSeqNet: true)
                 }
-                log(String(format: "%@ %@ N=%d: P50=%.1f [%.0f, %.0f] finite-N %.1f exact-binomial %.1f leading %.1f (%.2fs)", crit.rawValue, model.label, n, est.p50,
-                           est.intervalLower, est.intervalUpper, comb ?? finite, row.exactSeqNet ?? .nan, lead, est.seconds))
+                log(String(format: "%@ %@ N=%d: P50=%.1f [%.0f, %.0f] prediction %.1f (Gaussian %.1f, kurtosis-corrected %.1f) leading %.1f (%.2fs)", crit.rawValue, model.label, n, est.p50,
+                           est.intervalLower, est.intervalUpper, row.prediction, finite, row.kurtosisCorrected ?? .nan, lead, est.seconds))
                 rows.append(row)
             }
         }
@@ -100,7 +108,10 @@ public enum MemoryCapacityTask: ComputeTask {
         t.add("near_duplicate", strings: rows.map { $0.nearDuplicate.map { "\($0)" } ?? "" })
         t.add("near_duplicate_plus_gaussian", strings: rows.map { $0.combined.map { "\($0)" } ?? "" })
         t.add("finite_n_exact_seqnet", strings: rows.map { $0.exactSeqNet.map { "\($0)" } ?? "" })
+        t.add("finite_n_kurtosis_corrected", strings: rows.map { $0.kurtosisCorrected.map { "\($0)" } ?? "" })
         t.add("prediction", rows.map(\.prediction))
+        t.add("best_prediction", rows.map(\.bestPrediction))
+        t.add("best_prediction_inside_interval", rows.map { $0.insideBest ? 1 : 0 })
         t.add("leading_order", rows.map(\.leadingOrder))
         t.add("prediction_inside_interval", rows.map { $0.inside ? 1 : 0 })
         t.add("trials", rows.map { Double($0.estimate.trials) })
@@ -132,11 +143,10 @@ public enum MemoryCapacityTask: ComputeTask {
         for (ci, g) in groups.enumerated() {
             let rs = rows.filter { $0.model == g && $0.criterion == criterion }.sorted { $0.neurons < $1.neurons }
             let x = rs.map { Double($0.neurons) }
-            plot.series.append(Plot.Series(label: "\(g) finite-N theory", x: x, y: rs.map(\.prediction), style: .line, color: ci))
+            plot.series.append(Plot.Series(label: "\(g) finite-N theory", x: x, y: rs.map(\.bestPrediction), style: .line, color: ci))
             plot.series.append(Plot.Series(label: "\(g) leading order", x: x, y: rs.map(\.leadingOrder), style: .dashed, color: ci))
             if rs.first?.nearDuplicate != nil {
                 plot.series.append(Plot.Series(label: "\(g) Gaussian (paper)", x: x, y: rs.map(\.finiteN), style: .dashed, color: ci + 4))
-                plot.series.append(Plot.Series(label: "\(g) near-duplicate", x: x, y: rs.map { $0.nearDuplicate! }, style: .line, color: ci + 5))
             }
             let err = rs.map { r -> Double in
                 let u = r.estimate.intervalUpper.isFinite ? r.estimate.intervalUpper : r.estimate.p50
@@ -170,7 +180,8 @@ public enum MemoryCapacityTask: ComputeTask {
             ("rows", .array(rows.map { r in .object([
                 ("model", .string(r.model)), ("criterion", .string(r.criterion.rawValue)), ("neurons", .int(r.neurons)),
                 ("p50", .number(r.estimate.p50)), ("interval", .numbers([r.estimate.intervalLower, r.estimate.intervalUpper])),
-                ("finite_n_prediction", .number(r.finiteN)), ("prediction", .number(r.prediction)), ("near_duplicate", r.nearDuplicate.map(JSONValue.number) ?? .null),
+                ("finite_n_prediction", .number(r.finiteN)), ("prediction", .number(r.prediction)), ("kurtosis_corrected", r.kurtosisCorrected.map(JSONValue.number) ?? .null),
+                ("best_prediction", .number(r.bestPrediction)), ("best_prediction_inside", .bool(r.insideBest)), ("near_duplicate", r.nearDuplicate.map(JSONValue.number) ?? .null),
                 ("near_duplicate_plus_gaussian", r.combined.map(JSONValue.number) ?? .null),
                 ("leading_order", .number(r.leadingOrder)), ("prediction_inside", .bool(r.inside)),
                 ("seconds", .number(r.estimate.seconds)), ("capped", .bool(r.estimate.capped))]) })),
