@@ -258,3 +258,57 @@ public enum RecallCriterion: String, Sendable, CaseIterable {
     /// The whole sequence: every transition correct (serial recall from xi^1).
     case sequence
 }
+
+extension CapacityTheory {
+    /// Quenched-overlap SeqNet prediction [derived; an extension of the spec]. The Poisson form e^{-N P p} treats the
+    /// N P bit errors as independent, but within one transition all bits share the overlaps k_mu = xi^mu . xi^nu (over
+    /// N-1 neurons): given them, bit i errs iff sum_mu zeta_mu k_mu <= -(N-1) with independent signs zeta (ties are
+    /// errors), an exact subset-sum count p(k). Then Pr[transition OK] = E_k[(1 - p(k))^N] and Pr[sequence OK] ~
+    /// (E_k[(1 - p(k))^N])^P (rows treated as independent), the expectation by `samples` draws of k from the binomial
+    /// law. Returns the log-interpolated P where this crosses 1/2 (P integer in the formula).
+    public static func quenchedSeqNetP50(neurons n: Int, criterion: RecallCriterion, serial: Bool = false, samples: Int = 4000,
+                                         seed: UInt64 = 1) -> Double {
+        func logOK(_ p: Int) -> Double {
+            if p <= 1 { return 0 }
+            var rng = RandomStream(seed: seed, point: UInt64(n), sample: UInt64(p), purpose: "quenched")
+            let m = p - 1, off = m * (n - 1)
+            var acc = 0.0
+            var dist = [Double](repeating: 0, count: 2 * off + 1), next = dist
+            for _ in 0..<samples {
+                for k in 0..<dist.count { dist[k] = 0 }
+                dist[off] = 1
+                var reach = 0
+                for _ in 0..<m {
+                    var k = 0  // |xi^mu . xi^nu| over N-1 neurons
+                    var left = n - 1
+                    while left > 0 { let b = min(64, left); k += (rng.next() >> UInt64(64 - b)).nonzeroBitCount * 2 - b; left -= b }
+                    k = abs(k)
+                    for j in (off - reach - k)...(off + reach + k) { next[j] = 0 }
+                    for j in (off - reach)...(off + reach) where dist[j] != 0 {
+                        next[j + k] += 0.5 * dist[j]; next[j - k] += 0.5 * dist[j]
+                    }
+                    reach += k
+                    swap(&dist, &next)
+                }
+                var perr = 0.0
+                let thresh = off - (n - 1)
+                if thresh >= off - reach { for j in (off - reach)...thresh { perr += dist[j] } }
+                acc += exp(Double(n) * log1p(-min(perr, 1 - 1e-300)))
+                for j in (off - reach)...(off + reach) { next[j] = 0 }
+            }
+            let t = log(acc / Double(samples))
+            return criterion == .transition ? t : t * Double(serial ? p - 1 : p)
+        }
+        var lo = 1, lval = 0.0
+        var p = 2
+        while true {
+            let v = logOK(p)
+            if v < -M_LN2 {
+                if lo == 1 || lval == 0 { return Double(p) }
+                return exp(log(Double(lo)) + (lval + M_LN2) / (lval - v) * log(Double(p) / Double(lo)))
+            }
+            lo = p; lval = v; p += 1
+            if p > 100_000 { return Double(p) }
+        }
+    }
+}

@@ -18,13 +18,15 @@ public struct MemoryCapacityRow: Sendable {
     public var combined: Double?
     /// SeqNet only: the prediction with the exact binomial bit-error probability instead of the Gaussian.
     public var exactSeqNet: Double?
+    /// SeqNet only: the quenched-overlap prediction (bit errors correlated through shared overlaps).
+    public var quenched: Double?
     /// Gaussian finite-N prediction with the Edgeworth kurtosis correction (spec §4.5; polynomial d >= 2).
     public var kurtosisCorrected: Double?
     /// The prediction compared with simulation: the near-duplicate limit (exponential; spec §5: distance-1 pairs
     /// dominate at every simulable N), the exact-binomial p (SeqNet), else the spec's Gaussian finite-N one.
     public var prediction: Double { nearDuplicate ?? exactSeqNet ?? finiteN }
     /// The best available prediction: as `prediction`, but kurtosis-corrected for d >= 2.
-    public var bestPrediction: Double { nearDuplicate ?? exactSeqNet ?? kurtosisCorrected ?? finiteN }
+    public var bestPrediction: Double { nearDuplicate ?? quenched ?? kurtosisCorrected ?? finiteN }
     public var insideBest: Bool { bestPrediction >= estimate.intervalLower && bestPrediction <= estimate.intervalUpper }
     public var inside: Bool { prediction >= estimate.intervalLower && prediction <= estimate.intervalUpper }
 }
@@ -85,9 +87,10 @@ public enum MemoryCapacityTask: ComputeTask {
                 }
                 if case .polynomial(1) = f {
                     row.exactSeqNet = CapacityTheory.finiteNP50(neurons: n, separation: f, criterion: crit, serial: serial, exactSeqNet: true)
+                    row.quenched = CapacityTheory.quenchedSeqNetP50(neurons: n, criterion: crit, serial: serial)
                 }
-                log(String(format: "%@ %@ N=%d: P50=%.1f [%.0f, %.0f] prediction %.1f (Gaussian %.1f, kurtosis-corrected %.1f) leading %.1f (%.2fs)", crit.rawValue, model.label, n, est.p50,
-                           est.intervalLower, est.intervalUpper, row.prediction, finite, row.kurtosisCorrected ?? .nan, lead, est.seconds))
+                log(String(format: "%@ %@ N=%d: P50=%.1f [%.0f, %.0f] prediction %.1f (Gaussian %.1f, kurtosis-corrected %.1f, quenched %.1f) leading %.1f (%.2fs)", crit.rawValue, model.label, n, est.p50,
+                           est.intervalLower, est.intervalUpper, row.prediction, finite, row.kurtosisCorrected ?? .nan, row.quenched ?? .nan, lead, est.seconds))
                 rows.append(row)
             }
         }
@@ -108,6 +111,7 @@ public enum MemoryCapacityTask: ComputeTask {
         t.add("near_duplicate", strings: rows.map { $0.nearDuplicate.map { "\($0)" } ?? "" })
         t.add("near_duplicate_plus_gaussian", strings: rows.map { $0.combined.map { "\($0)" } ?? "" })
         t.add("finite_n_exact_seqnet", strings: rows.map { $0.exactSeqNet.map { "\($0)" } ?? "" })
+        t.add("finite_n_quenched_seqnet", strings: rows.map { $0.quenched.map { "\($0)" } ?? "" })
         t.add("finite_n_kurtosis_corrected", strings: rows.map { $0.kurtosisCorrected.map { "\($0)" } ?? "" })
         t.add("prediction", rows.map(\.prediction))
         t.add("best_prediction", rows.map(\.bestPrediction))
@@ -180,7 +184,7 @@ public enum MemoryCapacityTask: ComputeTask {
             ("rows", .array(rows.map { r in .object([
                 ("model", .string(r.model)), ("criterion", .string(r.criterion.rawValue)), ("neurons", .int(r.neurons)),
                 ("p50", .number(r.estimate.p50)), ("interval", .numbers([r.estimate.intervalLower, r.estimate.intervalUpper])),
-                ("finite_n_prediction", .number(r.finiteN)), ("prediction", .number(r.prediction)), ("kurtosis_corrected", r.kurtosisCorrected.map(JSONValue.number) ?? .null),
+                ("finite_n_prediction", .number(r.finiteN)), ("prediction", .number(r.prediction)), ("kurtosis_corrected", r.kurtosisCorrected.map(JSONValue.number) ?? .null), ("quenched_seqnet", r.quenched.map(JSONValue.number) ?? .null),
                 ("best_prediction", .number(r.bestPrediction)), ("best_prediction_inside", .bool(r.insideBest)), ("near_duplicate", r.nearDuplicate.map(JSONValue.number) ?? .null),
                 ("near_duplicate_plus_gaussian", r.combined.map(JSONValue.number) ?? .null),
                 ("leading_order", .number(r.leadingOrder)), ("prediction_inside", .bool(r.inside)),

@@ -38,9 +38,11 @@ public enum MemoryFigures {
                                       detail: "spec §11 statistical check (+-20 %): exact-binomial p for d = 1, Gaussian with exact v (spec §4.3) for d = 2, 3; d = 1 runs ~8 % above, d = 3 ~10 % below (heavy tail)"),
                             Agreement(statistic: "max |P50_sim / P50_near-duplicate - 1| (exponential)", value: devExp, tolerance: 0.3,
                                       detail: "spec §5 leading-order birthday limit; neglects multi-pair and Gaussian corrections, 30 % at N = 10-18. Sim/Gaussian (paper) ratios: " + devGauss.map { String(format: "%.2f", $0) }.joined(separator: ", ")),
-                            ],
+                            Agreement(statistic: "fraction of d <= 2 best predictions inside the 95 % simulation interval", value: Double(inside) / Double(max(1, poly.count)),
+                                      tolerance: 0.75, higherIsBetter: true,
+                                      detail: "\(inside) of \(poly.count); quenched-overlap SeqNet theory (d = 1) and kurtosis-corrected Gaussian (d = 2), both extensions of the spec; 0.75 allows 4 misses of 16 (each interval covers with >= 95 %)")],
                 tables: [("capacity", MemoryCapacityTask.table(rows)), ("capacity_points", MemoryCapacityTask.pointsTable(rows))],
-                caption: "\(inside) of \(poly.count) d <= 2 predictions (exact binomial d = 1, kurtosis-corrected Gaussian d = 2) fall inside the simulation's 95 % interval; the SeqNet runs 5-15 % above its prediction (see the capacity table). " + "P_50 (points; bars span the Clopper-Pearson 95 % interval of the search, drawn at its larger half-width) against the finite-N prediction (solid), the leading-order laws eq. (9)/(10) (dashed) and, for the exponential network, the paper's Gaussian curve and the near-duplicate limit sqrt(2 ln2 2^N/(1+N/2)).")
+                caption: "The spec's finite-N prediction (Poisson e^{-NPp}) runs 5-15 % below the SeqNet (bit errors are correlated through shared overlaps; the quenched-overlap theory fixes it) and 3-10 % above d = 2, 3 (heavy-tailed crosstalk; the Edgeworth kurtosis correction of spec §4.5 fixes it); solid lines show the corrected predictions. " + "P_50 (points; bars span the Clopper-Pearson 95 % interval of the search, drawn at its larger half-width) against the finite-N prediction (solid), the leading-order laws eq. (9)/(10) (dashed) and, for the exponential network, the paper's Gaussian curve and the near-duplicate limit sqrt(2 ln2 2^N/(1+N/2)).")
         }
 
     /// (2) Correlated patterns: Hebbian DenseNet vs GPI, success vs bias.

@@ -43,7 +43,8 @@ public enum MemorySimulateTask: ComputeTask {
         """
     public static let examples = ["solvable memory simulate --neurons 300 --patterns 100 --degree 2 --steps 100 --json",
                                   "solvable memory simulate --neurons 100 --patterns 40 --network gpi --bias 0.6 --steps 40",
-                                  "solvable memory simulate --neurons 40 --patterns 30 --network circuit --separation exponential --steps 30"]
+                                  "solvable memory simulate --neurons 40 --patterns 30 --network circuit --separation exponential --steps 30",
+                                  "solvable memory simulate --neurons 100 --patterns 50 --degree 2 --steps 20 --basin-flips 0,0.1,0.2,0.3,0.4 --basin-trials 40"]
     public static let parameters: [ParameterSpec] = MemoryArgs.patternParameters + [
         ParameterSpec("network", .choice(["dense", "gpi", "circuit", "mixed"]), default: .string("dense"), help: "network"),
         ParameterSpec("separation", .choice(["polynomial", "exponential"]), default: .string("polynomial"), help: "separation function f"),
@@ -53,6 +54,8 @@ public enum MemorySimulateTask: ComputeTask {
         ParameterSpec("flip", .double(0...1), default: .double(0), help: "fraction of bits of xi^1 flipped in the start state"),
         ParameterSpec("boundary", .choice(["periodic", "open"]), default: .string("periodic"), help: "sequence boundary"),
         ParameterSpec("convention", .choice(["self-excluded", "self-inclusive"]), default: .string("self-excluded"), help: "overlap convention"),
+        ParameterSpec("basin_flips", .doubleList(0...1), help: "also measure the basin of attraction: fractions of flipped start bits"),
+        ParameterSpec("basin_trials", .int(1...1_000_000), default: .int(100), help: "random sequences per basin point"),
     ]
 
     public struct Output {
@@ -135,6 +138,29 @@ public enum MemorySimulateTask: ComputeTask {
         var ep = Plot(title: "recall errors", xLabel: "t", yLabel: "bits differing from xi^{(t mod P)+1}")
         ep.series.append(Plot.Series(label: "errors", x: (0..<o.errors.count).map(Double.init), y: o.errors.map(Double.init), style: .linePoints, color: 1))
         out.plots = [("overlaps", plot), ("errors", ep)]
+        if let flips = p.optionalDoubles("basin_flips") {
+            let kind: MemoryModel.Kind
+            switch p.string("network") {
+            case "gpi": kind = .pseudoinverse(f)
+            case "mixed": kind = .mixedNet(symmetric: f, asymmetric: f, lambda: p.double("lambda"))
+            default: kind = .denseNet(f)
+            }
+            let model = try MemoryModel(kind, convention: conv, bias: p.double("bias"))
+            let b = try NoiseRobustness.basin(model: model, neurons: pats.neurons, patterns: pats.count, flips: flips,
+                                              trials: p.int("basin_trials"), seed: ctx.seed, threads: ctx.threads)
+            var bt = ResultTable()
+            bt.add("flip_fraction", b.map(\.flipFraction)); bt.add("recalled_fraction", b.map(\.fraction))
+            bt.add("wilson_lower", b.map(\.lower)); bt.add("wilson_upper", b.map(\.upper))
+            out.tables.append(("basin", bt))
+            var bp = Plot(title: "basin of attraction (N = \(pats.neurons), P = \(pats.count))", xLabel: "fraction of flipped start bits", yLabel: "fraction recalled")
+            bp.series.append(Plot.Series(label: "simulation (Wilson 95 %)", x: b.map(\.flipFraction), y: b.map(\.fraction),
+                                         yError: b.map { ($0.upper - $0.lower) / 2 }, style: .linePoints, color: 2))
+            out.plots.append(("basin", bp))
+            if case .object(var kv) = out.summary {
+                kv.append(("basin", .array(b.map { .object([("flip", .number($0.flipFraction)), ("recalled", .number($0.fraction))]) })))
+                out.summary = .object(kv)
+            }
+        }
         if let m = o.circuitMatchesDenseNet {
             out.agreement = [Agreement(statistic: "circuit trajectory identical to DenseNet (1 = yes)", value: m ? 1 : 0, tolerance: 1, higherIsBetter: true,
                                        detail: "bit-for-bit equality, spec §2.4")]
