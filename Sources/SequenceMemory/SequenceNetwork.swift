@@ -350,6 +350,9 @@ public struct SequenceNetwork: Sendable {
     /// With `stopAtFirstError` the check ends at the first block containing an error.
     public func checkTransitions(serial: Bool = false, stopAtFirstError: Bool = false, blockRows: Int = 128,
                                  precision: FieldPrecision = .single) -> TransitionCheck {
+        if terms.allSatisfy({ $0.separation.isExponential }) && count > 8 * neurons {
+            return checkTransitionsSparseExponential(serial: serial, stopAtFirstError: stopAtFirstError)
+        }
         if precision == .single { return checkTransitionsSingle(serial: serial, stopAtFirstError: stopAtFirstError, blockRows: blockRows) }
         let n = neurons, p = count
         let last = (boundary == .open || serial || !hasSuccessor) ? (hasSuccessor ? p - 1 : p) : p
@@ -548,6 +551,63 @@ public struct SequenceNetwork: Sendable {
             }
             if blockFailed && stopAtFirstError { break }
             start += rows
+        }
+        return result
+    }
+
+    /// Exponential networks with P >> N: only patterns within Hamming distance kcut + 1 of the current one are summed
+    /// (f = e^{-2k'}); the dropped terms are bounded by B = (dropped) max|w| e^{-2(kcut+1)} with kcut + 1 =
+    /// ceil(ln(100 P)/2), so B < 0.01. A bit whose partial field is within B (plus rounding) of zero is decided on
+    /// the exact path over all patterns. Cost O(P^2 N/64) for the distances instead of O(P^2 N) GEMMs.
+    func checkTransitionsSparseExponential(serial: Bool, stopAtFirstError: Bool) -> TransitionCheck {
+        let n = neurons, p = count, w = patterns.words
+        let last = (boundary == .open || serial || !hasSuccessor) ? (hasSuccessor ? p - 1 : p) : p
+        var result = TransitionCheck(checked: 0, failures: [], wrongBits: 0)
+        let kc = Int((log(100 * Double(p)) / 2).rounded(.up))  // keep full distance k <= kc
+        let maxW = terms.map { abs($0.weight) }.max() ?? 1
+        let excl = convention == .selfExcluded
+        let xv = patterns.values
+        var near: [Int] = [], dist: [Int] = []
+        var h = [Double](repeating: 0, count: n), sc = [Double](repeating: 0, count: n)
+        var decay = [Double](repeating: 0, count: n + 2)
+        for k in 0...(n + 1) { decay[k] = exp(-2 * Double(k)) }
+        patterns.packed.withUnsafeBufferPointer { pk in
+            for nu in 0..<last {
+                near.removeAll(keepingCapacity: true); dist.removeAll(keepingCapacity: true)
+                for mu in 0..<p {
+                    var d = 0
+                    for k in 0..<w { d &+= (pk[nu * w + k] ^ pk[mu * w + k]).nonzeroBitCount }
+                    if d <= kc { near.append(mu); dist.append(d) }
+                }
+                let dropped = Double(p - near.count)
+                let bound = dropped * maxW * decay[min(n + 1, kc + 1 - (excl ? 1 : 0))]
+                for i in 0..<n { h[i] = 0; sc[i] = 0 }
+                for term in terms {
+                    for (a, mu) in near.enumerated() {
+                        guard let t = target(mu, successor: term.successor) else { continue }
+                        for i in 0..<n {
+                            // self-excluded: distance over j != i; self-inclusive raw form e^{g - N} = e^{-2k}
+                            let k = excl ? dist[a] - (xv[mu * n + i] != xv[nu * n + i] ? 1 : 0) : dist[a]
+                            let v = term.weight * decay[k]
+                            h[i] += v * Double(xv[t * n + i]); sc[i] += abs(v)
+                        }
+                    }
+                }
+                let next = expectedNext(nu)!
+                var wrong = 0
+                var state: [Int8]? = nil, g: [Int]? = nil
+                for i in 0..<n {
+                    let tbit = Double(xv[next * n + i])
+                    var v = h[i] * tbit
+                    if abs(h[i]) <= bound + 1e-12 * sc[i] {
+                        if state == nil { state = patterns.pattern(nu); g = (0..<p).map { patterns.dot(nu, $0) } }
+                        v = Double(exactSign(bit: i, state: state!, dots: g!)) * tbit
+                    }
+                    if !(v > 0) { wrong += 1 }
+                }
+                result.checked += 1
+                if wrong > 0 { result.failures.append(nu); result.wrongBits += wrong; if stopAtFirstError { break } }
+            }
         }
         return result
     }

@@ -116,6 +116,23 @@ private func rng(_ s: UInt64, _ p: UInt64 = 0) -> RandomStream { RandomStream(se
             for nu in 0..<60 { #expect(net.transitionCorrect(from: nu) == !chk.failures.contains(nu)) }
         }
     }
+
+    /// The sparse exponential path (P > 8N) equals the per-state check, both conventions and the exp MixedNet.
+    @Test func sparseExponentialMatchesSingleState() throws {
+        for (k, n) in [10, 12].enumerated() {
+            var r = rng(12, UInt64(k))
+            let pats = try PatternSet.random(neurons: n, count: 400, rng: &r)
+            let nets = [try SequenceNetwork.denseNet(patterns: pats, separation: .exponential),
+                        try SequenceNetwork.denseNet(patterns: pats, separation: .exponential, convention: .selfInclusive),
+                        try SequenceNetwork.mixedNet(patterns: pats, symmetric: .exponential, asymmetric: .exponential, lambda: 2.5)]
+            for net in nets {
+                let chk = net.checkTransitions()
+                #expect(chk.checked == 400)
+                #expect(!chk.failures.isEmpty)  // far above the near-duplicate capacity
+                for nu in 0..<400 { #expect(net.transitionCorrect(from: nu) == !chk.failures.contains(nu)) }
+            }
+        }
+    }
 }
 
 @Suite struct CircuitTests {
@@ -276,3 +293,33 @@ private func rng(_ s: UInt64, _ p: UInt64 = 0) -> RandomStream { RandomStream(se
 }
 
 extension Separation { var isExp: Bool { if case .exponential = self { return true }; return false } }
+
+@Suite struct ExtensionTests {
+    /// The quenched SeqNet prediction lies above the independent-bit (exact-binomial) one: averaging over shared
+    /// overlaps (Jensen) raises Pr[all bits OK]. Deterministic given its seed.
+    @Test func quenchedAboveIndependent() {
+        for n in [30, 100] {
+            let q = CapacityTheory.quenchedSeqNetP50(neurons: n, criterion: .sequence, samples: 1000)
+            let e = CapacityTheory.finiteNP50(neurons: n, separation: .polynomial(1), criterion: .sequence, exactSeqNet: true)
+            #expect(q > e && q < 1.3 * e, "N=\(n): quenched \(q) vs exact-binomial \(e)")
+        }
+    }
+
+    /// Spec §4.5: excess kurtosis K_d/(P-1) with K_2 = 26/3 at large n (here n = 10^4 - 1, relative 1e-2).
+    @Test func kurtosis() {
+        let k = CapacityTheory.crosstalkExcessKurtosis(patterns: 11, neurons: 10_000, separation: .polynomial(2))
+        #expect(abs(k * 10 / (26.0 / 3) - 1) < 1e-2)
+        let ke = CapacityTheory.crosstalkExcessKurtosis(patterns: 101, neurons: 19, separation: .exponential)
+        #expect(abs(ke - (pow(cosh(4.0) / pow(cosh(2.0), 2), 18) - 3) / 100) < 1e-9 * abs(ke))
+    }
+
+    /// Basins: an uncorrupted start is always recalled well below capacity; the complement -xi^1 never is for odd d
+    /// (h(-S) = -h(S), so the trajectory is -xi^{t+1}), while 10 % noise is corrected at P = 30 << capacity.
+    @Test func basin() throws {
+        let model = try MemoryModel(.denseNet(.polynomial(3)))
+        let b = try NoiseRobustness.basin(model: model, neurons: 100, patterns: 30, flips: [0, 1, 0.1], trials: 30, seed: 1)
+        #expect(b[2].recalled == 30)
+        #expect(b[0].recalled == 30)
+        #expect(b[1].recalled == 0)
+    }
+}
