@@ -574,10 +574,18 @@ public struct SequenceNetwork: Sendable {
         patterns.packed.withUnsafeBufferPointer { pk in
             for nu in 0..<last {
                 near.removeAll(keepingCapacity: true); dist.removeAll(keepingCapacity: true)
-                for mu in 0..<p {
-                    var d = 0
-                    for k in 0..<w { d &+= (pk[nu * w + k] ^ pk[mu * w + k]).nonzeroBitCount }
-                    if d <= kc { near.append(mu); dist.append(d) }
+                if w == 1 {
+                    let a = pk[nu]
+                    for mu in 0..<p {
+                        let d = (a ^ pk[mu]).nonzeroBitCount
+                        if d <= kc { near.append(mu); dist.append(d) }
+                    }
+                } else {
+                    for mu in 0..<p {
+                        var d = 0
+                        for k in 0..<w { d &+= (pk[nu * w + k] ^ pk[mu * w + k]).nonzeroBitCount }
+                        if d <= kc { near.append(mu); dist.append(d) }
+                    }
                 }
                 let dropped = Double(p - near.count)
                 let bound = dropped * maxW * decay[min(n + 1, kc + 1 - (excl ? 1 : 0))]

@@ -44,7 +44,7 @@ private func rng(_ s: UInt64, _ p: UInt64 = 0) -> RandomStream { RandomStream(se
     /// Spec §11.1: the two-value trick equals brute force within 1e-12 max|H| (both in normalized units except the
     /// integer-unit polynomial, compared after dividing by (N-1)^d); signs agree outside the guard band.
     @Test func twoValueTrickEqualsBruteForce() throws {
-        let fs: [Separation] = [.polynomial(1), .polynomial(2), .polynomial(3), .polynomial(15), .exponential]
+        let fs: [Separation] = [.polynomial(1), .polynomial(2), .polynomial(3), .polynomial(15), .polynomial(200), .exponential]
         for (a, n) in [7, 16, 33].enumerated() {
             for (b, p) in [5, 40].enumerated() {
                 var r = rng(3, UInt64(10 * a + b))

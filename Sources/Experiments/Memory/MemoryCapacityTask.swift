@@ -43,7 +43,10 @@ public enum MemoryCapacityTask: ComputeTask {
         Clopper-Pearson 95 % interval from the evaluated points. Theory: finite-N prediction N P p(P) = ln 2 (sequence)
         or N p(P) = ln 2 (transition) with p = H(1/sqrt((P-1) v)), v = E f(M)^2 exact (spec §4.3); leading order
         N^d/(2(2d-1)!! ln N) and N^d/(2(d+1)(2d-1)!! ln N); exponential beta^{N-1}/(2 ln N), beta^{N-1}/(2 ln(beta) N),
-        and the near-duplicate limit sqrt(2 ln2 2^N/(1+N/2)) (spec §5). Scaling exponents: log-log slope of P_50 vs N.
+        and the near-duplicate limit sqrt(2 ln2 2^N/(1+N/2)) (spec §5). Extensions reported next to the spec's
+        prediction: the Edgeworth kurtosis-corrected Gaussian (d >= 2, kurtosis of spec §4.5) and, for the SeqNet, the
+        quenched-overlap prediction (bit errors of one transition correlated through the shared overlaps).
+        Scaling exponents: log-log slope of P_50 vs N.
         Chaudhry, Zavatone-Veth, Krotov & Pehlevan, NeurIPS 2023.
         """
     public static let examples = ["solvable memory capacity --neurons 20,30 --degrees 1,2 --trials 100 --json",
