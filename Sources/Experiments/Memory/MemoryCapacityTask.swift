@@ -145,6 +145,7 @@ public enum MemoryCapacityTask: ComputeTask {
     /// larger half-width) with the finite-N theory (lines) and leading-order law (dashed).
     static func plot(_ rows: [MemoryCapacityRow], criterion: RecallCriterion, title: String) -> Plot {
         var plot = Plot(title: title, xLabel: "N", yLabel: "P_50 (\(criterion.rawValue))", xLog: true, yLog: true)
+        plot.width = 560; plot.height = 500
         var groups: [String] = []
         for r in rows where r.criterion == criterion && !groups.contains(r.model) { groups.append(r.model) }
         for (ci, g) in groups.enumerated() {
