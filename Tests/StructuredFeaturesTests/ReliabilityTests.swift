@@ -1,0 +1,199 @@
+import Foundation
+import Testing
+import NumericalCore
+import Experiments
+import StructuredFeatures
+
+/// Issue 9 for the structured-features model: forced solver failure is reported (record, table, CLI exit 3 naming
+/// the solver), NaN/Inf never reaches an output file unlabelled, and simulations do not depend on the thread count.
+@Suite("Features reliability")
+struct FeaturesReliabilityTests {
+    /// Isotropic layers: every inner solve is closed form, so only the outer master-equation solve iterates.
+    static func isotropicRidge() throws -> LearningCurveTheory {
+        try FeatureModel(inputDimension: 400, widths: [600, 500], noiseVariance: 0.1).resolve().theory
+    }
+
+    /// Power-law data and hidden layer: the inner κ_S(d) solves iterate (Newton on 400 / 600 eigenvalues).
+    static func structured() throws -> FeatureModel {
+        try FeatureModel(inputDimension: 400, dataCovariance: .powerLaw(exponent: 1), widths: [600, 500],
+                         layerCovariances: [.powerOfData(1), .powerLaw(exponent: 0.7)],
+                         target: .powerLaw(exponent: 0.25), noiseVariance: 0.1)
+    }
+
+    @Test("An iteration budget too small: the outer solve reports maxIterations and names itself")
+    func outerBudget() throws {
+        let theory = try Self.isotropicRidge()
+        let ok = try theory.evaluate(samples: 200, ridge: 0.01)
+        #expect(ok.record.status == .converged && ok.record.iterations > 1)
+        for budget in [1, 2] {
+            let pt = try theory.withMaxIterations(budget).evaluate(samples: 200, ridge: 0.01)
+            #expect(pt.record.status == .maxIterations, "budget \(budget): \(pt.record.status)")
+            #expect(!pt.record.status.isConverged)
+            let msg = pt.record.message ?? ""
+            #expect(msg.contains("master equation for d (outer solve)"), "\(msg)")
+            #expect(pt.record.finalResidual > pt.record.tolerance)
+        }
+        // the budget is validated and named
+        #expect(throws: SolvableError.self) { _ = try theory.withMaxIterations(0) }
+        do { _ = try theory.withMaxIterations(0) } catch let SolvableError.invalidParameter(name, _, _) {
+            #expect(name == "max_iterations")
+        }
+    }
+
+    @Test("An iteration budget too small: the inner κ_S(d) solve reports maxIterations (ridge and ridgeless)")
+    func innerBudget() throws {
+        let theory = try Self.structured().resolve().theory
+        for lambda in [0.0, 0.01] {
+            #expect(try theory.evaluate(samples: 100, ridge: lambda).record.status == .converged)
+            let pt = try theory.withMaxIterations(1).evaluate(samples: 100, ridge: lambda)
+            #expect(pt.record.status == .maxIterations, "λ = \(lambda)")
+            let msg = pt.record.message ?? ""
+            #expect(msg.contains("inner solve κ_S(d)") && msg.contains("S_1"), "λ = \(lambda): \(msg)")
+        }
+    }
+
+    @Test("Theory command with a forced failure: status, table rows and records say not converged")
+    func taskMarksUnconverged() throws {
+        let p = try Parameters(specs: FeaturesTheoryTask.parameters, overrides: [
+            ("n0", .string("400")), ("widths", .string("600,500")), ("lambda", .string("0.01")), ("noise", .string("0.1")),
+            ("samples", .string("100,200,300")), ("max_iterations", .string("1"))])
+        let out = try FeaturesTheoryTask.run(p, RunContext(seed: 0, threads: 1))
+        #expect(out.status == .maxIterations)
+        #expect(out.records.allSatisfy { !$0.record.status.isConverged && $0.name.contains("master equation") })
+        let table = try #require(out.tables.first?.table)
+        let i = try #require(table.names.firstIndex(of: "status")), j = try #require(table.names.firstIndex(of: "note"))
+        guard case .strings(let status) = table.columns[i], case .strings(let note) = table.columns[j] else {
+            Issue.record("status/note are not text columns"); return
+        }
+        #expect(status == ["maxIterations", "maxIterations", "maxIterations"])
+        #expect(note.allSatisfy { $0.hasPrefix("NOT CONVERGED") })
+        #expect(out.summary["converged"] == .bool(false))
+        // out-of-range budget rejected by the parameter spec, named
+        do {
+            _ = try Parameters(specs: FeaturesTheoryTask.parameters, overrides: [("max_iterations", .string("0"))])
+            Issue.record("max_iterations = 0 accepted")
+        } catch let SolvableError.invalidParameter(name, _, _) { #expect(name == "max_iterations") }
+    }
+
+    @Test("Infinite values in theory tables are labelled; no NaN at the edges (peak, huge λ, tiny P, infinite width)")
+    func noSilentNonFinite() throws {
+        let cases: [[(String, JSONValue)]] = [
+            [("n0", .string("400")), ("widths", .string("200")), ("noise", .string("0.25")), ("samples", .string("50,200,400,800"))],
+            [("n0", .string("400")), ("widths", .string("800")), ("samples", .string("100,400,600"))],   // exact recovery, P = n0
+            [("n0", .string("300")), ("data_spectrum", .string("power_law:1")), ("widths", .string("1e12")),
+             ("lambda", .string("1e12")), ("samples", .string("0.001,1,1e6"))],
+            [("n0", .string("300")), ("data_spectrum", .string("power_law:2")), ("widths", .string("400,1e12")),
+             ("first_layer", .string("data_power:-1")), ("lambda", .string("1e-9")), ("samples", .string("10,299.999,300,301"))],
+        ]
+        for o in cases {
+            let out = try FeaturesTheoryTask.run(try Parameters(specs: FeaturesTheoryTask.parameters, overrides: o), RunContext(seed: 0, threads: 1))
+            #expect(out.status == .converged, "\(o)")
+            let t = try #require(out.tables.first?.table)
+            guard let j = t.names.firstIndex(of: "note"), case .strings(let note) = t.columns[j] else {
+                Issue.record("no note column"); continue
+            }
+            for (name, col) in zip(t.names, t.columns) {
+                guard case .numbers(let v) = col else { continue }
+                #expect(!v.contains { $0.isNaN }, "NaN in \(name) for \(o)")
+                for (r, x) in v.enumerated() where x.isInfinite {
+                    #expect(!note[r].isEmpty, "unlabelled \(x) in \(name), row \(r), for \(o)")
+                    if name == "eps_g" { #expect(note[r].contains("interpolation peak"), "\(note[r])") }
+                }
+            }
+        }
+    }
+
+    @Test("Simulation: bitwise identical for the same seed with 1 and 2 threads; theory curve too")
+    func determinism() throws {
+        let sim = try FeatureSimulator(model: Self.structured())
+        func run(_ threads: Int, seed: UInt64 = 11) throws -> [SimulationPoint] {
+            try sim.run(samples: [60, 300, 700], ridge: 0.01, trials: 3, teacher: .random, seed: seed, threads: threads)
+        }
+        let one = try run(1), two = try run(2), again = try run(2)
+        for (a, b) in Array(zip(one, two)) + Array(zip(two, again)) {
+            #expect(a.generalizationError == b.generalizationError, "P = \(a.samples)")
+            #expect(a.trainingError == b.trainingError && a.testError == b.testError, "P = \(a.samples)")
+        }
+        let other = try run(1, seed: 12)
+        #expect(zip(one, other).allSatisfy { $0.generalizationError != $1.generalizationError })
+        // ridgeless (SVD least squares) through the task layer, threads from the context
+        let p = try Parameters(specs: FeaturesSimulateTask.parameters, overrides: [
+            ("n0", .string("200")), ("widths", .string("300")), ("noise", .string("0.2")), ("samples", .string("50,150,400")),
+            ("trials", .string("3"))])
+        let r1 = try FeaturesSimulateTask.run(p, RunContext(seed: 5, threads: 1))
+        let r2 = try FeaturesSimulateTask.run(p, RunContext(seed: 5, threads: 2))
+        #expect(r1.summary["eps_g_mean"] == r2.summary["eps_g_mean"] && r1.summary["e_train_mean"] == r2.summary["e_train_mean"])
+        // the theory curve is solved point by point, so threads cannot change it either
+        let theory = try Self.structured().resolve().theory
+        let Ps = (1...24).map { Double($0) * 37.5 }
+        let c1 = try theory.curve(samples: Ps, ridge: 0.01, threads: 1), c2 = try theory.curve(samples: Ps, ridge: 0.01, threads: 2)
+        #expect(zip(c1, c2).allSatisfy { $0.generalizationError == $1.generalizationError && $0.degreesOfFreedom == $1.degreesOfFreedom })
+    }
+}
+
+/// The CLI on a forced failure: exit status 3, the solver named on stderr, the partial outputs written and marked.
+@Suite("Features CLI exit statuses")
+struct FeaturesCLIExitTests {
+    static func binary() throws -> URL {
+        let here = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        var candidates = [here, here.deletingLastPathComponent()].map { $0.appendingPathComponent("solvable") }
+        candidates += ["release", "debug"].map { URL(fileURLWithPath: ".build/\($0)/solvable") }
+        guard let u = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
+            throw SolvableError.runtime("the solvable binary was not found next to the tests or in .build (run swift build first)")
+        }
+        return u
+    }
+
+    static func solvable(_ args: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+        let p = Process()
+        p.executableURL = try binary()
+        p.arguments = args
+        var env = ProcessInfo.processInfo.environment
+        env["SOLVABLE_BLAS_AUTOSELECT"] = "0"
+        p.environment = env
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        final class Box: @unchecked Sendable { var data = Data() }
+        let errBox = Box()
+        let group = DispatchGroup()
+        group.enter()
+        DispatchQueue.global().async { errBox.data = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        group.wait()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errBox.data, as: UTF8.self))
+    }
+
+    static func scratch(_ name: String) throws -> String {
+        let d = FileManager.default.temporaryDirectory.appendingPathComponent("solvable-features-\(name)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        try FileManager.default.createDirectory(at: d, withIntermediateDirectories: true)
+        return d.path
+    }
+
+    @Test("features theory exits 3 and names the master-equation solver; outputs are marked, NaN-free")
+    func exitThree() throws {
+        let dir = try Self.scratch("noconv")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let base = ["features", "theory", "--n0", "400", "--widths", "600,500", "--lambda", "0.01", "--noise", "0.1",
+                    "--samples", "100,200", "--threads", "1"]
+        let bad = try Self.solvable(base + ["--max-iterations", "1", "--out", dir, "--json"])
+        #expect(bad.status == 3, "exit \(bad.status); stderr: \(bad.stderr)")
+        #expect(bad.stderr.contains("did not converge") && bad.stderr.contains("master equation"), "\(bad.stderr)")
+        let doc = try JSONValue.parse(json: bad.stdout)
+        #expect(doc["status"] == .string("maxIterations"))
+        #expect(doc["result"]?["converged"] == .bool(false))
+        let csv = try String(contentsOfFile: dir + "/theory.csv", encoding: .utf8)
+        let rows = csv.split(separator: "\n").dropFirst()
+        #expect(rows.count == 2 && rows.allSatisfy { $0.contains("maxIterations") && $0.contains("NOT CONVERGED") })
+        #expect(!csv.lowercased().contains("nan"))
+        let result = try String(contentsOfFile: dir + "/result.json", encoding: .utf8)
+        #expect(result.contains("\"converged\": false") && !result.contains("nan"))
+
+        let good = try Self.solvable(base + ["--json"])
+        #expect(good.status == 0, "\(good.stderr)")
+        let invalid = try Self.solvable(base + ["--max-iterations", "0"])
+        #expect(invalid.status == 2 && invalid.stderr.contains("max_iterations"), "\(invalid.stderr)")
+    }
+}
