@@ -52,18 +52,6 @@ public enum FeaturesBench {
         size: "n0=\(n0) n=\(widths.map { Int($0) }) \(points) P, λ=\(lambda)")
     }
 
-    /// Flops of one simulated trial at P (gemm chain, ridge Gram matrix by syrk, Cholesky); gemv and O(P n)
-    /// work are left out.
-    static func trialFlops(P: Int, n0: Int, widths: [Int]) -> Double {
-        let dims = [n0] + widths
-        var f = 0.0
-        for l in 1..<dims.count { f += 2 * Double(P) * Double(dims[l - 1]) * Double(dims[l]) }
-        let nL = Double(dims.last!), p = Double(P)
-        let m = min(p, nL)
-        f += m * m * max(p, nL) + m * m * m / 3
-        return f
-    }
-
     public static let simulation = BenchCase(
         name: "features-simulation",
         summary: "structured-features ridge simulation: n0 = 1000, L = 2, 8 trials per P (spec §6 protocol)"
@@ -80,7 +68,8 @@ public enum FeaturesBench {
         let pts = try sim.run(samples: Ps, ridge: lambda, trials: trials, teacher: .fixed, seed: seed)
         let seconds = clock.elapsed
         let th = try m.resolve().theory.curve(samples: Ps.map(Double.init), ridge: lambda)
-        let flops = Ps.reduce(0.0) { $0 + Double(trials) * trialFlops(P: $1, n0: n0, widths: widths.map { Int($0) }) }
+        // flops actually performed: Z in the order the simulator chooses, the ridge Gram matrix and its Cholesky factor
+        let flops = Ps.reduce(0.0) { $0 + Double(trials) * sim.trialFlops(samples: $1, ridge: lambda) }
         return BenchResult(answer: .object([
             ("samples", .numbers(Ps.map(Double.init))), ("trials", .int(trials)),
             ("eps_g_mean", .numbers(pts.map(\.generalizationError.mean))),
