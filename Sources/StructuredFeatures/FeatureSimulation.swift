@@ -32,10 +32,13 @@ public struct SimulationPoint: Sendable {
 
 /// Monte-Carlo simulation of ridge / min-norm regression on deep structured Gaussian features (spec §6).
 ///
-/// One trial: draw G_1..G_L, X = N(0,1)·diag(√σ0), ξ ~ N(0, η²); form Z = X Σ1^{1/2} G_1 Σ2^{1/2} G_2 ⋯ Γ^{1/2}/√(n_1⋯n_L)
-/// by a chain of gemms (F itself is never formed); fit v by Cholesky on the primal (n_L ≤ P) or dual system, or by
-/// SVD least squares (`dgelsd`, minimum norm) when λ = 0; θ̂ = F v by matrix-vector products; ε_g = Σ σ0_i δ_i².
-/// Each (P, trial) draws from `RandomStream(seed:, point: P, sample: trial)`, so results do not depend on threads.
+/// One trial: draw G'_ℓ = diag(√σ_ℓ) G_ℓ/√n_ℓ (the scalings folded into the draws; Γ^{1/2} on the last one's
+/// columns), X = N(0,1)·diag(√σ0), ξ ~ N(0, η²); form Z = X [Σ1^{1/2}] G'_1 ⋯ G'_L by gemms in the cheapest order
+/// (matrix-chain dynamic programme: left to right for small P, the factors of F first for large P); fit v by Cholesky
+/// on the primal (n_L ≤ P) or dual system, or by SVD least squares (`dgelsd`, minimum norm) when λ = 0;
+/// θ̂ = F v by matrix-vector products; ε_g = Σ σ0_i δ_i². Normal draws by the ziggurat method (`ZigguratNormal`);
+/// large buffers are reused across a worker's trials. Each (P, trial) draws from
+/// `RandomStream(seed:, point: P, sample: trial)`, so results do not depend on threads.
 public struct FeatureSimulator: Sendable {
     public let model: FeatureModel
     let sigma0: [Double]

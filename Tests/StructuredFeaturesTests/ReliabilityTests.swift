@@ -207,7 +207,7 @@ struct ZigguratTests {
         var rng = RandomStream(seed: 99, point: 1, sample: 2)
         let x = ZigguratNormal.draws(n, using: &rng)
         var again = RandomStream(seed: 99, point: 1, sample: 2)
-        #expect(ZigguratNormal.draws(1000, using: &again) == Array(x.prefix(1000)))
+        #expect(ZigguratNormal.draws(n, using: &again) == x)   // a fixed stream and count give fixed values
         let N = Double(n)
         let m1 = x.reduce(0, +) / N
         let m2 = x.reduce(0) { $0 + $1 * $1 } / N
