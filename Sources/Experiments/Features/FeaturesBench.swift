@@ -9,6 +9,21 @@ import StructuredFeatures
 /// * `features-simulation`: the ridge simulation of spec §6 at n0 = 1000, L = 2 (the F9(a) setting scaled by 2.5),
 ///   8 trials at each of a few P. The answer carries the theory at the same P (computed outside the timing), so
 ///   the numpy side can be compared with the theory as well as with Solvable's means.
+///
+/// Where the time goes (perf on the release binary, 2-core AMD EPYC Zen 5 VM, OpenBLAS 0.3.21 Cooperlake core):
+/// * theory: the inner κ_S(d) Newton solves, i.e. `Spectrum.moments` (SIMD4 sums over 10⁴ eigenvalues, one division
+///   per eigenvalue), warm-started from the previous outer iterate; ~10 outer Newton steps per point. The numpy port
+///   (scipy brentq outer and inner, as the spec describes) makes several times more passes over the spectra and
+///   pays Python call overhead per pass; the points are independent, so Solvable also runs them in parallel.
+/// * simulation, 2 threads (one trial per worker, BLAS single-threaded inside): ~77 % of the samples in OpenBLAS
+///   (gemm 55 %, syrk 12 %, potrf 2 %, gemv 2 %), ~10 % normal draws and fills (ziggurat, memory-bound writes of
+///   G'_1, G'_2, X), ~7 % kernel (page faults of the freshly allocated ridge Gram matrix and its Cholesky copy, which
+///   `BLAS.syrk`/`Cholesky` allocate per call), ~2 % libc memset/memmove. Before the work on this case: 48 % OpenBLAS,
+///   19 % polar-method normal draws (log per pair), ~15 % page faults of per-trial matrices, and Z formed left to
+///   right at every P. Changes: the cheapest multiplication order of X·G'_1·G'_2 per P (matrix-chain DP: −17 % flops
+///   here), scalings folded into the draws, per-worker reusable buffers, a blocked branch-free ziggurat
+///   (2.1 vs 6.0 ns per draw). The rest of the gap to the dgemm peak is the allocation inside `BLAS.syrk`/`Cholesky`
+///   (needs in-place variants in LinearAlgebra) and syrk/potrf running below gemm speed.
 public enum FeaturesBench {
     public static let cases: [BenchCase] = [theory, simulation]
 
