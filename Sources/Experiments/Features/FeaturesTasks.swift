@@ -351,6 +351,13 @@ public enum FeaturesCompareTask: ComputeTask {
             return abs(m - t) <= 1e-10 * max(1, t) ? 0 : Statistics.zScore(observed: m, expected: t, standardError: r.simulation[k].trainingError.standardError)
         })
         table.add("in_verdict", r.included.map { $0 ? 1 : 0 })
+        table.add("note", strings: (0..<Ps.count).map { k in
+            let t = r.theory[k]
+            if !t.record.status.isConverged { return "theory NOT CONVERGED (\(t.record.status.rawValue))" }
+            if t.generalizationError.isInfinite { return "interpolation peak P = n_min: ridgeless theory eps_g = +inf by design, so z is infinite; excluded from the verdict" }
+            if !r.z[k].isFinite { return "z infinite: zero standard error with a mean off the theory" }
+            return ""
+        })
         var line = ResultTable()
         line.add("samples", r.line.x); line.add("eps_g", r.line.y)
         var out = TaskOutput(summary: .object([
