@@ -32,10 +32,13 @@ public struct SimulationPoint: Sendable {
 
 /// Monte-Carlo simulation of ridge / min-norm regression on deep structured Gaussian features (spec §6).
 ///
-/// One trial: draw G_1..G_L, X = N(0,1)·diag(√σ0), ξ ~ N(0, η²); form Z = X Σ1^{1/2} G_1 Σ2^{1/2} G_2 ⋯ Γ^{1/2}/√(n_1⋯n_L)
-/// by a chain of gemms (F itself is never formed); fit v by Cholesky on the primal (n_L ≤ P) or dual system, or by
-/// SVD least squares (`dgelsd`, minimum norm) when λ = 0; θ̂ = F v by matrix-vector products; ε_g = Σ σ0_i δ_i².
-/// Each (P, trial) draws from `RandomStream(seed:, point: P, sample: trial)`, so results do not depend on threads.
+/// One trial: draw G'_ℓ = diag(√σ_ℓ) G_ℓ/√n_ℓ (the scalings folded into the draws; Γ^{1/2} on the last one's
+/// columns), X = N(0,1)·diag(√σ0), ξ ~ N(0, η²); form Z = X [Σ1^{1/2}] G'_1 ⋯ G'_L by gemms in the cheapest order
+/// (matrix-chain dynamic programme: left to right for small P, the factors of F first for large P); fit v by Cholesky
+/// on the primal (n_L ≤ P) or dual system, or by SVD least squares (`dgelsd`, minimum norm) when λ = 0;
+/// θ̂ = F v by matrix-vector products; ε_g = Σ σ0_i δ_i². Normal draws by the ziggurat method (`ZigguratNormal`);
+/// large buffers are reused across a worker's trials. Each (P, trial) draws from
+/// `RandomStream(seed:, point: P, sample: trial)`, so results do not depend on threads.
 public struct FeatureSimulator: Sendable {
     public let model: FeatureModel
     let sigma0: [Double]
@@ -77,15 +80,67 @@ public struct FeatureSimulator: Sendable {
         power = r.teacherPower
     }
 
-    /// Doubles one trial holds at sample count P (for the memory check).
+    /// Bytes one trial holds at sample count P (for the memory check): the layers, X, the products of the chosen
+    /// multiplication order, the Gram matrix and its factor.
     public func memoryPerTrial(samples P: Int) -> Int {
-        let n0 = model.inputDimension
-        var dims = [n0] + widths
+        let dims = chainDimensions(samples: P)
         var g = 0
-        for l in 1..<dims.count { g += dims[l - 1] * dims[l] }
-        dims.sort()
-        let nL = widths.last ?? n0
-        return 8 * (g + 3 * P * (dims.last ?? n0) + min(P, nL) * min(P, nL) + P * nL)
+        for l in 1..<(dims.count - 1) { g += dims[l] * dims[l + 1] }   // R, G_1..G_L (X counted below)
+        let plan = FeatureSimulator.chainOrder(dims)
+        let nL = dims.last!
+        return 8 * (g + P * dims[1] + plan.products + 2 * min(P, nL) * min(P, nL) + 2 * P)
+    }
+
+    /// The factor dimensions of Z = X·[R]·G'_1⋯G'_L: [P, n0, (n0 when Σ1 is a full matrix R = Σ1^{1/2}), n_1, …, n_L].
+    func chainDimensions(samples P: Int) -> [Int] {
+        let n0 = model.inputDimension
+        return [P, n0] + (sqrtSigma1Matrix == nil ? [] : [n0]) + widths
+    }
+
+    /// The cheapest multiplication order of a matrix chain with factor k of size dims[k] × dims[k+1] (the classic
+    /// O(m³) dynamic programme): `split[i][j]` is where the product of factors i...j splits, `flops` its cost
+    /// (2·m·k·n per gemm) and `products` the doubles its intermediate products hold.
+    public struct ChainOrder: Sendable {
+        public var split: [[Int]]
+        public var flops: Double
+        public var products: Int
+    }
+
+    public static func chainOrder(_ dims: [Int]) -> ChainOrder {
+        let m = dims.count - 1
+        var cost = [[Double]](repeating: [Double](repeating: 0, count: m), count: m)
+        var split = [[Int]](repeating: [Int](repeating: 0, count: m), count: m)
+        if m >= 2 {
+            for len in 2...m {
+                for i in 0...(m - len) {
+                    let j = i + len - 1
+                    cost[i][j] = .infinity
+                    for k in i..<j {
+                        let c = cost[i][k] + cost[k + 1][j] + 2 * Double(dims[i]) * Double(dims[k + 1]) * Double(dims[j + 1])
+                        if c < cost[i][j] { cost[i][j] = c; split[i][j] = k }
+                    }
+                }
+            }
+        }
+        func products(_ i: Int, _ j: Int) -> Int {
+            if i == j { return 0 }
+            let k = split[i][j]
+            return dims[i] * dims[j + 1] + products(i, k) + products(k + 1, j)
+        }
+        return ChainOrder(split: split, flops: m >= 1 ? cost[0][m - 1] : 0, products: m >= 1 ? products(0, m - 1) : 0)
+    }
+
+    /// Floating-point operations of one trial at P: the features product Z in its cheapest order, the ridge Gram
+    /// matrix (`dsyrk`, primal or dual, the smaller) and its Cholesky factor; O(P·n) and matrix-vector work left out.
+    public func trialFlops(samples P: Int, ridge lambda: Double) -> Double {
+        let dims = chainDimensions(samples: P)
+        let nL = Double(dims.last!), p = Double(P)
+        var f = widths.isEmpty && sqrtSigma1Matrix == nil ? 0 : FeatureSimulator.chainOrder(dims).flops
+        if lambda > 0 {
+            let m = min(p, nL)
+            f += m * m * max(p, nL) + m * m * m / 3
+        }
+        return f
     }
 
     /// Simulates at each P with `trials` trials (≥ 2), in parallel over (P, trial).
@@ -104,9 +159,12 @@ public struct FeatureSimulator: Sendable {
             throw SolvableError.insufficientMemory(needed: need, available: available, hint: "reduce n0, the widths, P or --threads")
         }
         let items = samples.count * trials
+        let pool = WorkspacePool()
         let results: [(Double, Double, Double)] = try ThreadPolicy.parallelMap(items, threads: workers) { k in
             let P = samples[k / trials], t = k % trials
-            return try trial(samples: P, ridge: lambda, trial: t, teacher: teacher, seed: seed)
+            let ws = pool.take()
+            defer { pool.give(ws) }
+            return try trial(samples: P, ridge: lambda, trial: t, teacher: teacher, seed: seed, workspace: ws)
         }
         return samples.enumerated().map { j, P in
             let rs = results[(j * trials)..<((j + 1) * trials)]
@@ -145,6 +203,13 @@ public struct FeatureSimulator: Sendable {
     /// One trial: (ε_g, E_test, E_train).
     public func trial(samples P: Int, ridge lambda: Double, trial t: Int, teacher: TeacherProtocol,
                       seed: UInt64) throws -> (Double, Double, Double) {
+        try trial(samples: P, ridge: lambda, trial: t, teacher: teacher, seed: seed, workspace: Workspace())
+    }
+
+    /// One trial reusing the buffers of `ws` (a worker's own): G'_ℓ, X and the chain products keep their storage from
+    /// one trial to the next, so large matrices are not re-allocated (and page-faulted in) every trial.
+    func trial(samples P: Int, ridge lambda: Double, trial t: Int, teacher: TeacherProtocol,
+               seed: UInt64, workspace ws: Workspace) throws -> (Double, Double, Double) {
         let n0 = model.inputDimension
         let L = widths.count
         var rng = RandomStream(seed: seed, point: UInt64(P), sample: UInt64(t))
@@ -156,60 +221,104 @@ public struct FeatureSimulator: Sendable {
             var trng = RandomStream(seed: seed, point: UInt64(P), sample: UInt64(t), purpose: "teacher")
             for i in 0..<n0 { theta[i] = power[i].squareRoot() * trng.gaussian() }
         }
-        // layers G_ℓ (n_{ℓ−1} × n_ℓ)
-        var dims = [n0] + widths
+        // layers G'_ℓ = diag(r_ℓ) G_ℓ diag(c_ℓ) (n_{ℓ−1} × n_ℓ), the scalings folded into the draw:
+        // r_1 = √σ1/√n1 (commuting Σ1; 1/√n1 with a full Σ1^{1/2} = R), r_ℓ = √σ_ℓ/√n_ℓ, c_L = √γ, else 1,
+        // so that F = [R] G'_1 ⋯ G'_L (spec §1.2). Normal draws by the ziggurat method (`ZigguratNormal`), in the
+        // order G_1, ..., G_L, X, ξ, all from the trial's stream.
+        let dims = [n0] + widths
         var G: [Matrix] = []
         for l in 0..<L {
-            var g = Matrix(rows: dims[l], cols: dims[l + 1])
-            g.storage.withUnsafeMutableBufferPointer { rng.fillGaussian($0) }
+            var g = ws.matrix("G\(l)", rows: dims[l], cols: dims[l + 1])
+            let inv = 1 / Double(dims[l + 1]).squareRoot()
+            let rowScale: [Double] = l == 0 ? (sqrtSigma1 ?? [Double](repeating: 1, count: n0)).map { $0 * inv }
+                                            : sqrtLater[l - 1].map { $0 * inv }
+            let colScale: [Double]? = l == L - 1 ? sqrtLater[L - 1] : nil
+            let rows = dims[l]
+            g.storage.withUnsafeMutableBufferPointer { p in
+                rowScale.withUnsafeBufferPointer { r in
+                    for j in 0..<dims[l + 1] {
+                        ZigguratNormal.fill(p.baseAddress! + j * rows, count: rows, scale: r.baseAddress!,
+                                            factor: colScale?[j] ?? 1, using: &rng)
+                    }
+                }
+            }
             G.append(g)
         }
         // data X (P × n0), columns scaled by √σ0
-        var X = Matrix(rows: P, cols: n0)
+        var X = ws.matrix("X", rows: P, cols: n0)
         X.storage.withUnsafeMutableBufferPointer { p in
-            rng.fillGaussian(p)
             for j in 0..<n0 {
-                let s = sigma0[j].squareRoot()
-                for i in 0..<P { p[i + j * P] *= s }
+                ZigguratNormal.fill(p.baseAddress! + j * P, count: P, scale: nil, factor: sigma0[j].squareRoot(), using: &rng)
             }
         }
         var y = BLAS.gemv(X, theta)
         let eta = model.noiseVariance.squareRoot()
-        if eta > 0 { for i in 0..<P { y[i] += eta * rng.gaussian() } }
-        // Z = X Σ1^{1/2} G1 /√n1 · diag(√σ2) G2/√n2 ⋯ diag(√γ)
-        var Z = X
-        if L > 0 {
-            if let s1 = sqrtSigma1 { Z.scaleColumns(s1) }
-            if let root = sqrtSigma1Matrix { Z = BLAS.gemm(Z, root) }
-            for l in 0..<L {
-                var next = Matrix(rows: P, cols: dims[l + 1])
-                BLAS.gemm(Z, G[l], alpha: 1 / Double(dims[l + 1]).squareRoot(), into: &next)
-                Z = next
-                Z.scaleColumns(sqrtLater[l])
-            }
+        if eta > 0 { for i in 0..<P { y[i] += eta * ZigguratNormal.draw(&rng) } }
+        // Z = X·[R]·G'_1⋯G'_L in the cheapest order (left to right when P is small; F's factors first when P is large)
+        var factors = [X]
+        if let root = sqrtSigma1Matrix { factors.append(root) }
+        factors += G
+        var chainDims = [P]
+        for f in factors { chainDims.append(f.cols) }
+        let order = FeatureSimulator.chainOrder(chainDims)
+        var used: [(String, Matrix)] = []
+        func product(_ i: Int, _ j: Int) -> Matrix {
+            if i == j { return factors[i] }
+            let k = order.split[i][j]
+            let a = product(i, k), b = product(k + 1, j)
+            let key = "P\(i)_\(j)"
+            var c = ws.matrix(key, rows: a.rows, cols: b.cols)
+            BLAS.gemm(a, b, into: &c)
+            used.append((key, c))
+            return c
         }
+        let Z = product(0, factors.count - 1)
         let v = try FeatureSimulator.readout(Z: Z, y: y, ridge: lambda)
         // training error
         let fit = BLAS.gemv(Z, v)
         var train = 0.0
         for i in 0..<P { let r = y[i] - fit[i]; train += r * r }
         train /= Double(P)
-        // θ̂ = F v, right to left
+        // θ̂ = F v = [R] G'_1 ⋯ G'_L v, right to left
         var u = v
-        if L > 0 {
-            for l in stride(from: L - 1, through: 0, by: -1) {
-                let s = sqrtLater[l]
-                for i in 0..<u.count { u[i] *= s[i] }
-                u = BLAS.gemv(G[l], u, alpha: 1 / Double(dims[l + 1]).squareRoot())
-            }
-            if let s1 = sqrtSigma1 { for i in 0..<n0 { u[i] *= s1[i] } }
-            if let root = sqrtSigma1Matrix { u = BLAS.gemv(root, u) }
-        }
+        for l in stride(from: L - 1, through: 0, by: -1) { u = BLAS.gemv(G[l], u) }
+        if let root = sqrtSigma1Matrix { u = BLAS.gemv(root, u) }
         var eg = 0.0
         for i in 0..<n0 { let dl = u[i] - theta[i]; eg += sigma0[i] * dl * dl }
-        dims.removeAll()
+        // hand the buffers back (the last references, so the next trial writes them in place)
+        factors.removeAll()
+        for (l, g) in G.enumerated().reversed() { G.removeLast(); ws.recycle("G\(l)", g) }
+        ws.recycle("X", X)
+        for (key, m) in used { ws.recycle(key, m) }
         return (eg, eg + model.noiseVariance, train)
     }
+}
+
+/// Reusable matrix storage of one worker (see `FeatureSimulator.trial`). Not thread-safe: a worker takes one from a
+/// `WorkspacePool` for the duration of a trial.
+final class Workspace: @unchecked Sendable {
+    private var store: [String: Matrix] = [:]
+
+    /// A rows × cols matrix with unspecified contents (the caller overwrites all of it): the stored one when its
+    /// shape matches (taken out of the store, so it is uniquely referenced and written in place), else a new one.
+    func matrix(_ key: String, rows: Int, cols: Int) -> Matrix {
+        if let m = store.removeValue(forKey: key), m.rows == rows, m.cols == cols { return m }
+        let n = rows * cols
+        return Matrix(rows: rows, cols: cols, columnMajor: [Double](unsafeUninitializedCapacity: n) { buf, count in
+            buf.initialize(repeating: 0)
+            count = n
+        })
+    }
+
+    func recycle(_ key: String, _ m: Matrix) { store[key] = m }
+}
+
+/// Workspaces shared by the workers of one `run` (at most one per worker exists at a time).
+final class WorkspacePool: @unchecked Sendable {
+    private let lock = NSLock()
+    private var free: [Workspace] = []
+    func take() -> Workspace { lock.lock(); defer { lock.unlock() }; return free.popLast() ?? Workspace() }
+    func give(_ w: Workspace) { lock.lock(); free.append(w); lock.unlock() }
 }
 
 extension Matrix {

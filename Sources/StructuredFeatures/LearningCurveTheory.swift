@@ -49,12 +49,40 @@ public struct LearningCurveTheory: Sendable {
     public let later: [Spectrum]
     /// η².
     public let noiseVariance: Double
+    /// Iteration budget of every root solve: the outer master-equation solve for d (safeguarded Newton, then a
+    /// Brent fallback, each at most this many steps) and each inner solve κ_S(d) (Newton). A solve that runs out
+    /// returns its last iterate with status `maxIterations` in the point's `ConvergenceRecord`, whose message names
+    /// the solver.
+    public let maxIterations: Int
 
-    public init(first: ProjectedTeacher, later: [Spectrum], noiseVariance: Double) throws {
+    public static let defaultMaxIterations = 200
+
+    public init(first: ProjectedTeacher, later: [Spectrum], noiseVariance: Double,
+                maxIterations: Int = LearningCurveTheory.defaultMaxIterations) throws {
         try Validate.nonNegative("noise", noiseVariance)
+        try Validate.inRange("max_iterations", maxIterations, 1...1_000_000)
         self.first = first
         self.later = later
         self.noiseVariance = noiseVariance
+        self.maxIterations = maxIterations
+    }
+
+    /// The same theory with another iteration budget (validated: 1...1_000_000).
+    public func withMaxIterations(_ n: Int) throws -> LearningCurveTheory {
+        try LearningCurveTheory(first: first, later: later, noiseVariance: noiseVariance, maxIterations: n)
+    }
+
+    /// "S_1 (C1)", "S_2 (Σ2)", ..., "S_{L+1} (readout Γ)": names of the spectra in non-convergence messages.
+    func spectrumName(_ k: Int) -> String {
+        if k == 0 { return "S_1 (C1 = Σ0^½Σ1Σ0^½)" }
+        return k == later.count ? "S_\(k + 1) (readout Γ)" : "S_\(k + 1) (Σ\(k + 1))"
+    }
+
+    /// The message of a point whose inner solves did not all converge.
+    func innerFailure(_ states: [Spectrum.State]) -> String? {
+        let bad = states.indices.filter { !states[$0].converged }
+        if bad.isEmpty { return nil }
+        return "inner solve κ_S(d) of \(bad.map(spectrumName).joined(separator: ", ")) did not converge within \(maxIterations) iterations"
     }
 
     /// Number of layers L.
@@ -108,8 +136,8 @@ public struct LearningCurveTheory: Sendable {
         let nmin = minimalRank
         let eta2 = noiseVariance
         let d = min(P, nmin)
-        var states = [first.spectrum.state(at: d)]
-        for s in later { states.append(s.state(at: d)) }
+        var states = [first.spectrum.state(at: d, maxIterations: maxIterations)]
+        for s in later { states.append(s.state(at: d, maxIterations: maxIterations)) }
         let (b1, b2) = first.biases(kappa: states[0].kappa)
         let chi = states.map(\.chi)
         let ok = states.allSatisfy(\.converged)
@@ -132,9 +160,10 @@ public struct LearningCurveTheory: Sendable {
             }
         }
         let Lambda = 1 + chi.reduce(0, +)
-        let rec = ConvergenceRecord(status: ok ? .converged : .maxIterations, iterations: its, residualHistory: [0],
+        // closed form: residual 0 when every inner solve converged; none recorded (final residual +∞) otherwise
+        let rec = ConvergenceRecord(status: ok ? .converged : .maxIterations, iterations: its, residualHistory: ok ? [0] : [],
                                     tolerance: 1e-14, elapsedSeconds: clock.elapsed,
-                                    message: ok ? nil : "inner solve κ_S(d) did not converge")
+                                    message: innerFailure(states).map { "ridgeless closed form at P = \(P): " + $0 })
         return TheoryPoint(samples: P, ridge: 0, degreesOfFreedom: d, kappa: states.map(\.kappa), chi: chi,
                            Lambda: Lambda, b1: b1, b2: b2, generalizationError: eg, testError: eg + eta2,
                            trainingError: train, record: rec)
@@ -150,16 +179,19 @@ public struct LearningCurveTheory: Sendable {
         var guesses = [Double?](repeating: nil, count: later.count + 1)
         var innerIterations = 0
         var innerOK = true
+        var innerMessage: String? = nil
+        let budget = maxIterations
         func solveStates(_ d: Double) -> [Spectrum.State] {
             var st: [Spectrum.State] = []
             st.reserveCapacity(later.count + 1)
-            st.append(first.spectrum.state(at: d, guess: guesses[0]))
-            for (k, s) in later.enumerated() { st.append(s.state(at: d, guess: guesses[k + 1])) }
+            st.append(first.spectrum.state(at: d, guess: guesses[0], maxIterations: budget))
+            for (k, s) in later.enumerated() { st.append(s.state(at: d, guess: guesses[k + 1], maxIterations: budget)) }
             for k in 0..<st.count {
                 if st[k].kappa > 0 && st[k].kappa.isFinite { guesses[k] = st[k].kappa }
                 innerIterations += st[k].iterations
                 innerOK = innerOK && st[k].converged
             }
+            if innerMessage == nil, let m = innerFailure(st) { innerMessage = m + " (at d = \(d))" }
             return st
         }
         func g(_ d: Double) -> Double {
@@ -196,7 +228,7 @@ public struct LearningCurveTheory: Sendable {
             var x = min(max(0.5 * dmax, lo), hi)
             var done = false
             var its = 0
-            while its < 100 {
+            while its < budget {
                 its += 1
                 let st = solveStates(x)
                 var gv = st[0].logKappa + (P.isFinite ? log1p(-x / P) : 0) - logLambda
@@ -228,9 +260,14 @@ public struct LearningCurveTheory: Sendable {
                 outer = ConvergenceRecord(status: .converged, iterations: its, residualHistory: history, tolerance: 1e-14,
                                           elapsedSeconds: clockOuter.elapsed)
             } else {
-                let sol = brentRoot(in: (lo, hi), xTolerance: 1e-14 * dmax, maxIterations: 300, g)
+                let sol = brentRoot(in: (lo, hi), xTolerance: 1e-14 * dmax, maxIterations: budget, g)
                 d = sol.value
                 outer = sol.record
+                outer.iterations += its
+                outer.residualHistory = history + outer.residualHistory
+                if !outer.status.isConverged {
+                    outer.message = "master equation for d (outer solve) at P = \(P), λ = \(lambda): no root to tolerance within \(budget) safeguarded Newton + \(budget) Brent iterations" + (outer.message.map { "; " + $0 } ?? "")
+                }
                 if !d.isFinite { d = 0.5 * (lo + hi) }
             }
         }
@@ -253,7 +290,7 @@ public struct LearningCurveTheory: Sendable {
         let rec = ConvergenceRecord(status: status, iterations: outer.iterations + innerIterations,
                                     residualHistory: outer.residualHistory, tolerance: outer.tolerance,
                                     elapsedSeconds: clock.elapsed,
-                                    message: innerOK ? outer.message : "inner solve κ_S(d) did not converge")
+                                    message: innerOK ? outer.message : [outer.message, innerMessage.map { "P = \(P), λ = \(lambda): " + $0 }].compactMap { $0 }.joined(separator: "; "))
         return TheoryPoint(samples: P, ridge: lambda, degreesOfFreedom: d, kappa: st.map(\.kappa), chi: chi,
                            Lambda: Lambda, b1: b1, b2: b2, generalizationError: eg, testError: test,
                            trainingError: train, record: rec)

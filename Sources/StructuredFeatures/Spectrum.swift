@@ -163,8 +163,9 @@ public struct Spectrum: Sendable, Equatable {
 
     /// Solves df1_S(κ) = d for κ (decreasing from ∞ to 0 as d goes from 0 to rank) and evaluates a, χ, π.
     /// Lists use a safeguarded Newton iteration on ln df1 as a function of t = ln κ (log-space bracketing:
-    /// the upper end Σ s/d always has df1 <= d), warm-started at `guess` when given.
-    public func state(at d: Double, guess: Double? = nil) -> State {
+    /// the upper end Σ s/d always has df1 <= d), warm-started at `guess` when given, at most `maxIterations`
+    /// Newton steps (`converged` is false when the budget ran out).
+    public func state(at d: Double, guess: Double? = nil, maxIterations: Int = 200) -> State {
         switch kind {
         case .isotropic(let n, let c):
             if !n.isFinite {
@@ -183,7 +184,7 @@ public struct Spectrum: Sendable, Equatable {
                 return State(d: d, kappa: 0, a: 0, chi: .infinity, pi: 0, logPi: -.infinity, logKappa: -.infinity,
                              iterations: 0, converged: true)
             }
-            let (kappa, a, its, ok) = solveKappa(d, guess: guess)
+            let (kappa, a, its, ok) = solveKappa(d, guess: guess, maxIterations: max(1, maxIterations))
             // χ = df2/a = (d − a)/a at the root; df2 summed directly, so neither regime cancels
             var chi = dfSquared(kappa) / a
             if !chi.isFinite { chi = kappa >= 1 ? 0 : .infinity }   // a underflowed (κ → ∞ or κ → 0)
@@ -194,13 +195,13 @@ public struct Spectrum: Sendable, Equatable {
     }
 
     /// κ_S(d) for a list, 0 < d < rank: Newton on h(t) = ln df1(e^t) − ln d, h'(t) = −a/df1, bracketed.
-    private func solveKappa(_ d: Double, guess: Double?) -> (kappa: Double, a: Double, iterations: Int, converged: Bool) {
+    private func solveKappa(_ d: Double, guess: Double?, maxIterations: Int) -> (kappa: Double, a: Double, iterations: Int, converged: Bool) {
         var hiT = log(total / d)           // df1(Σs/d) <= d
         var loT = -Double.infinity         // df1 > d below (found on the way)
         var t = hiT
         if let g = guess, g > 0, g.isFinite, log(g) < hiT { t = log(g) }
         let lnd = log(d)
-        for it in 1...200 {
+        for it in 1...maxIterations {
             let (df1, a) = moments(exp(t))
             if df1 == d { return (exp(t), a, it, true) }
             if df1 > d { loT = max(loT, t) } else { hiT = min(hiT, t) }
@@ -223,7 +224,7 @@ public struct Spectrum: Sendable, Equatable {
             t = next
         }
         let k = exp(t)
-        return (k, moments(k).a, 200, false)
+        return (k, moments(k).a, maxIterations, false)
     }
 }
 

@@ -138,6 +138,20 @@ enum FeaturesCLI {
         return g.sorted()
     }
 
+    /// Why a theory row is special: not converged, or ε_g = +∞ at the ridgeless interpolation peak P = n_min.
+    static func note(_ pt: TheoryPoint, nMin: Double) -> String {
+        if !pt.record.status.isConverged {
+            return "NOT CONVERGED (\(pt.record.status.rawValue)): values are the last iterate" + (pt.record.message.map { "; " + $0 } ?? "")
+        }
+        if pt.generalizationError == .infinity {
+            return "interpolation peak P = n_min = \(Plot.tickText(nMin)): ridgeless eps_g = +inf by design"
+        }
+        if !(pt.chi.allSatisfy(\.isFinite) && pt.kappa.allSatisfy(\.isFinite)) {
+            return "infinite kappa/chi: a layer at its rank bound (d = rank) or of infinite width"
+        }
+        return ""
+    }
+
     /// Clips non-finite or huge theory values for plotting (the line breaks there).
     static func clipped(_ y: [Double], cap: Double) -> [Double] { y.map { $0.isFinite && $0 <= cap ? $0 : .infinity } }
 }
@@ -161,11 +175,13 @@ public enum FeaturesTheoryTask: ComputeTask {
         ParameterSpec("samples", .doubleList(1e-6...1e15), default: .array([50, 100, 200, 400, 800].map { .double($0) }), help: "sample counts P (reals allowed)"),
         ParameterSpec("points", .int(0...100_000), default: .int(0), help: "if > 0: a log grid of this many P between min and max of --samples"),
         ParameterSpec("optimal_ridge", .bool, default: .bool(false), help: "also compute lambda*(P) and eps_g at lambda*"),
+        ParameterSpec("max_iterations", .int(1...1_000_000), default: .int(LearningCurveTheory.defaultMaxIterations),
+                      help: "iteration budget of each root solve (the master equation for d: safeguarded Newton then Brent; each inner kappa_S(d) solve); a point that runs out is marked maxIterations and the command exits 3"),
     ]
 
     public static func run(_ p: Parameters, _ ctx: RunContext) throws -> TaskOutput {
         let model = try FeaturesCLI.model(p)
-        let theory = try model.resolve().theory
+        let theory = try model.resolve().theory.withMaxIterations(p.int("max_iterations"))
         let lambda = p.double("lambda")
         var Ps = p.doubles("samples").sorted()
         if p.int("points") > 1 {
@@ -176,6 +192,10 @@ public enum FeaturesTheoryTask: ComputeTask {
         let pts = try theory.curve(samples: Ps, ridge: lambda, threads: ctx.threads)
         let seconds = clock.elapsed
         var table = FeaturesCLI.theoryTable(pts, n0: model.inputDimension)
+        // every row says whether its numbers are converged, and why a value is infinite
+        table.add("status", strings: pts.map { $0.record.status.rawValue })
+        table.add("note", strings: pts.map { FeaturesCLI.note($0, nMin: theory.minimalRank) })
+        let unconverged = pts.filter { !$0.record.status.isConverged }
         var summary: [(String, JSONValue)] = [
             ("model", .string(FeaturesCLI.describe(p))), ("n_min", .number(theory.minimalRank)),
             ("samples", .numbers(Ps)), ("eps_g", .numbers(pts.map(\.generalizationError))),
@@ -183,14 +203,20 @@ public enum FeaturesTheoryTask: ComputeTask {
             ("d", .numbers(pts.map(\.degreesOfFreedom))), ("Lambda", .numbers(pts.map(\.Lambda))),
             ("kappa", .array(pts.map { .numbers($0.kappa) })), ("chi", .array(pts.map { .numbers($0.chi) })),
             ("solve_seconds", .number(seconds)),
+            ("converged", .bool(unconverged.isEmpty)),
+            ("status", .array(pts.map { .string($0.record.status.rawValue) })),
         ]
+        if !unconverged.isEmpty {
+            summary.append(("not_converged_samples", .numbers(unconverged.map(\.samples))))
+        }
         var plot = Plot(title: "Theory: ε_g(P)", xLabel: "samples P", yLabel: "ε_g", xLog: p.bool("log_axes"), yLog: p.bool("log_axes"))
         let finite = pts.map(\.generalizationError).filter(\.isFinite)
         let cap = 20 * (finite.sorted().dropLast(finite.count / 10).last ?? 1)
-        plot.series.append(Plot.Series(label: "ε_g, λ = \(Plot.tickText(lambda))", x: Ps,
+        let plotLabel = "ε_g, λ = \(Plot.tickText(lambda))" + (unconverged.isEmpty ? "" : " (\(unconverged.count) point(s) NOT CONVERGED)")
+        plot.series.append(Plot.Series(label: plotLabel, x: Ps,
                                        y: FeaturesCLI.clipped(pts.map(\.generalizationError), cap: cap), style: .line, color: 0))
         var out = TaskOutput(summary: .null)
-        out.records = pts.map { ("theory P=\(Plot.tickText($0.samples))", $0.record) }
+        out.records = pts.map { ("features theory master equation at P=\(Plot.tickText($0.samples))", $0.record) }
         if p.bool("optimal_ridge") {
             let opts = try ThreadPolicy.parallelMap(Ps.count, threads: ctx.threads) { k in try theory.optimalRidge(samples: Ps[k]) }
             table.add("lambda_opt", opts.map(\.ridge))
@@ -325,6 +351,13 @@ public enum FeaturesCompareTask: ComputeTask {
             return abs(m - t) <= 1e-10 * max(1, t) ? 0 : Statistics.zScore(observed: m, expected: t, standardError: r.simulation[k].trainingError.standardError)
         })
         table.add("in_verdict", r.included.map { $0 ? 1 : 0 })
+        table.add("note", strings: (0..<Ps.count).map { k in
+            let t = r.theory[k]
+            if !t.record.status.isConverged { return "theory NOT CONVERGED (\(t.record.status.rawValue))" }
+            if t.generalizationError.isInfinite { return "interpolation peak P = n_min: ridgeless theory eps_g = +inf by design, so z is infinite; excluded from the verdict" }
+            if !r.z[k].isFinite { return "z infinite: zero standard error with a mean off the theory" }
+            return ""
+        })
         var line = ResultTable()
         line.add("samples", r.line.x); line.add("eps_g", r.line.y)
         var out = TaskOutput(summary: .object([
