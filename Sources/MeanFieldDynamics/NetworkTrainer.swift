@@ -30,6 +30,17 @@ public struct NetworkTrainer: Sendable {
         return 8 * (w * problem.data.inputDimension + (l - 1) * w * w + 2 * l * w * tn + 2 * l * tn * tn + 6 * w * nn)
     }
 
+    /// The initial weights of member `member`: W^0 (N x D), W^l (N x N, l = 1..L-1), readout w (length N).
+    public func initialWeights(seed: UInt64, member: Int = 0, point: UInt64 = 0) -> (w0: Matrix, hidden: [Matrix], readout: [Double]) {
+        let nW = width, d = problem.data.inputDimension
+        func gaussianMatrix(_ rows: Int, _ cols: Int, _ purpose: String) -> Matrix {
+            var rng = RandomStream(seed: seed, point: point, sample: UInt64(member), purpose: purpose)
+            return Matrix(rows: rows, cols: cols, columnMajor: rng.gaussians(rows * cols))
+        }
+        return (gaussianMatrix(nW, d, "W0"), (1..<max(problem.depth, 1)).map { gaussianMatrix(nW, nW, "W\($0)") },
+                gaussianMatrix(nW, 1, "readout").storage)
+    }
+
     /// Trains one network whose weights come from `RandomStream(seed:, point:, sample: member, purpose: "W<l>")`
     /// (distinct streams for every layer and the readout).
     public func train(seed: UInt64, member: Int = 0, point: UInt64 = 0) -> KernelTrajectory {
@@ -37,13 +48,10 @@ public struct NetworkTrainer: Sendable {
         let nW = width, L = pr.depth, T = pr.timeSteps, P = pr.p, n = pr.n, d = pr.data.inputDimension
         let phi = pr.activation.phi, dphi = pr.activation.derivative
         let g0 = pr.gamma0, eta = pr.eta
-        func gaussianMatrix(_ rows: Int, _ cols: Int, _ purpose: String) -> Matrix {
-            var rng = RandomStream(seed: seed, point: point, sample: UInt64(member), purpose: purpose)
-            return Matrix(rows: rows, cols: cols, columnMajor: rng.gaussians(rows * cols))
-        }
-        var w0 = gaussianMatrix(nW, d, "W0")
-        var ws = (1..<max(L, 1)).map { gaussianMatrix(nW, nW, "W\($0)") }
-        var readout = gaussianMatrix(nW, 1, "readout").storage
+        let initial = initialWeights(seed: seed, member: member, point: point)
+        var w0 = initial.w0
+        var ws = initial.hidden
+        var readout = initial.readout
         let x = pr.data.inputs
         let y = pr.data.targets
         let sd = 1 / Double(d).squareRoot(), sn = 1 / Double(nW).squareRoot()

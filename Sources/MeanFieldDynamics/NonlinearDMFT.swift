@@ -21,10 +21,18 @@ public struct NonlinearDMFTOptions: Sendable {
     public var replicas: Int
     /// Bytes the solve may use (nil: 80% of physical memory).
     public var memoryLimit: Int?
+    /// Delta update: Euler (default, the official convention) or exact discrete time,
+    /// f_mu(t) = gamma0^{-1} <z^L(t) phi(h^L_mu(t))> - (same at t = 0) from the current paths (spec section 4).
+    /// With the exact update, an L = 1 solve with S paths is pathwise a width-S network (spec section 6).
+    public var exactDelta: Bool
+    /// Explicit initial fields for L = 1: u (S x n, row i = W^0_i X / sqrt(D)) and r (length S, the readout), which
+    /// make the solve reproduce a given network exactly. Only with one replica.
+    public var initialFields: (u: Matrix, r: [Double])?
 
     public init(samples: Int = 1000, damping: Double = 0.7, maxIterations: Int = 50, tolerance: Double? = nil,
                 toleranceFactor: Double = 0.01, freshSamples: Bool = false, gradientIndependence: Bool = false,
-                replicas: Int = 1, memoryLimit: Int? = nil) {
+                replicas: Int = 1, memoryLimit: Int? = nil, exactDelta: Bool = false, initialFields: (u: Matrix, r: [Double])? = nil) {
+        self.exactDelta = exactDelta; self.initialFields = initialFields
         self.samples = samples; self.damping = damping; self.maxIterations = maxIterations; self.tolerance = tolerance
         self.toleranceFactor = toleranceFactor; self.freshSamples = freshSamples
         self.gradientIndependence = gradientIndependence; self.replicas = replicas; self.memoryLimit = memoryLimit
@@ -37,6 +45,12 @@ public struct NonlinearDMFTOptions: Sendable {
         if let t = tolerance { try Validate.positive("tolerance", t) }
         try Validate.positive("tolerance_factor", toleranceFactor)
         try Validate.inRange("replicas", replicas, 1...1000)
+        if let f = initialFields {
+            guard replicas == 1, f.u.rows == samples, f.r.count == samples else {
+                throw SolvableError.invalidParameter(name: "initial_fields", value: "u \(f.u.rows)x\(f.u.cols), r \(f.r.count)",
+                                                     allowed: "u with S rows, r of length S, one replica")
+            }
+        }
     }
 
     /// The tolerance in force.
@@ -107,6 +121,13 @@ public enum NonlinearDMFT {
     public static func solve(_ problem: DMFTProblem, options: NonlinearDMFTOptions = NonlinearDMFTOptions(), seed: UInt64 = 0,
                              threads: Int? = nil, progress: ((Int, Double) -> Void)? = nil) throws -> NonlinearDMFTSolution {
         try options.validate()
+        if options.exactDelta && problem.gamma0 == 0 {
+            throw SolvableError.invalidParameter(name: "gamma0", value: "0", allowed: "gamma0 > 0 with the exact Delta update (f carries 1/gamma0)")
+        }
+        if let f = options.initialFields, problem.depth != 1 || f.u.cols != problem.n {
+            throw SolvableError.invalidParameter(name: "initial_fields", value: "depth \(problem.depth), u with \(f.u.cols) columns",
+                                                 allowed: "depth 1 and one column per point")
+        }
         let th = threads ?? ThreadPolicy.threads
         let need = memoryEstimate(problem, options: options, threads: th)
         let avail = options.memoryLimit ?? Int(ProcessInfo.processInfo.physicalMemory) * 8 / 10
@@ -172,6 +193,7 @@ public enum NonlinearDMFT {
         let floor = options.damping * (2 / Double(S)).squareRoot()
         var below = 0
         var message: String? = nil
+        var exact: (delta: [[Double]], predictions: [[Double]], loss: [Double])? = nil
         func ntk(_ t: Int) -> Matrix {
             var k = Matrix(rows: n, cols: n)
             for l in 0...L { for nu in 0..<n { for mu in 0..<n {
@@ -184,23 +206,29 @@ public enum NonlinearDMFT {
                 xiU = (0...L).map { $0 == 0 ? Matrix(rows: 0, cols: 0) : normals($0, "u", iter) }
                 xiR = (0...L).map { $0 == 0 ? Matrix(rows: 0, cols: 0) : normals($0, "r", iter) }
             }
-            let euler = problem.eulerTrajectory(ntk: ntk)
             var rho = 0.0
-            for t in 0..<T { for mu in 0..<problem.p { rho = max(rho, abs(euler.delta[t][mu] - delta[t][mu])) } }
-            delta = euler.delta
+            if let ex = exact {
+                for t in 0..<T { for mu in 0..<problem.p { rho = max(rho, abs(ex.delta[t][mu] - delta[t][mu])) } }
+                delta = ex.delta
+            } else {
+                let euler = problem.eulerTrajectory(ntk: ntk)
+                for t in 0..<T { for mu in 0..<problem.p { rho = max(rho, abs(euler.delta[t][mu] - delta[t][mu])) } }
+                delta = euler.delta
+            }
             let dpad = problem.paddedDelta(delta)
             for l in 1...L {
                 // sources
                 var u = Matrix(rows: S, cols: tn)
                 if l == 1 {
-                    let u1 = BLAS.gemm(xiU[1], sqrtKx)
+                    let u1 = options.initialFields?.u ?? BLAS.gemm(xiU[1], sqrtKx)
                     for t in 0..<T { u.storage.replaceSubrange((t * n * S)..<((t + 1) * n * S), with: u1.storage) }
                 } else {
                     u = BLAS.gemm(xiU[l], try psdSqrt(Phi[l - 1]))
                 }
                 var r = Matrix(rows: S, cols: tn)
                 if l == L {
-                    for j in 0..<tn { r.storage.replaceSubrange((j * S)..<((j + 1) * S), with: xiR[L].storage) }
+                    let r1 = options.initialFields?.r ?? xiR[L].storage
+                    for j in 0..<tn { r.storage.replaceSubrange((j * S)..<((j + 1) * S), with: r1) }
                 } else {
                     r = BLAS.gemm(xiR[l], try psdSqrt(G[l + 1]))
                 }
@@ -217,6 +245,7 @@ public enum NonlinearDMFT {
                     }
                 } }
                 let f = solveFields(u: u, r: r, M: M, N: N, act: act, S: S, T: T, n: n)
+                if l == L && options.exactDelta { exact = exactTrajectory(f, problem: problem, S: S) }
                 var phiNew = BLAS.syrk(f.phi, transpose: true, alpha: 1 / Double(S))
                 var gNew = BLAS.syrk(f.g, transpose: true, alpha: 1 / Double(S))
                 phiNew.symmetrize(); gNew.symmetrize()
@@ -240,7 +269,7 @@ public enum NonlinearDMFT {
         if status == .maxIterations {
             message = "rho = \(history.last ?? .nan) after \(history.count) iterations (tolerance \(options.freshSamples ? 3 * floor : tol))"
         }
-        let euler = problem.eulerTrajectory(ntk: ntk)
+        let euler = exact ?? problem.eulerTrajectory(ntk: ntk)
         let traj = KernelTrajectory(timeSteps: T, trainCount: problem.p, pointCount: n, depth: L, loss: euler.loss,
                                     delta: euler.delta, predictions: euler.predictions, kernelPhi: Array(Phi[1...L]),
                                     kernelG: Array(G[1...L]), ntk: (0..<T).map(ntk))
@@ -250,6 +279,23 @@ public enum NonlinearDMFT {
     }
 
     struct Fields { var h: Matrix; var phi: Matrix; var z: Matrix; var g: Matrix }
+
+    /// Exact discrete-time output from the top-layer paths: f_mu(t) = (1/(gamma0 S)) sum_i z_i(t) phi(h_i,mu(t)),
+    /// centered at t = 0; Delta = y - f on training points.
+    static func exactTrajectory(_ f: Fields, problem: DMFTProblem, S: Int) -> (delta: [[Double]], predictions: [[Double]], loss: [Double]) {
+        let T = problem.timeSteps, n = problem.n, p = problem.p
+        var raw = [[Double]](repeating: [Double](repeating: 0, count: n), count: T)
+        for t in 0..<T { for mu in 0..<n {
+            let j = (t * n + mu) * S
+            var acc = 0.0
+            for i in 0..<S { acc += f.z.storage[j + i] * f.phi.storage[j + i] }
+            raw[t][mu] = acc / (problem.gamma0 * Double(S))
+        } }
+        let preds = raw.map { r in (0..<n).map { r[$0] - raw[0][$0] } }
+        let deltas = preds.map { pr in (0..<p).map { problem.data.targets[$0] - pr[$0] } }
+        let loss = deltas.map { d in d.reduce(0) { $0 + $1 * $1 } / (2 * Double(p)) }
+        return (deltas, preds, loss)
+    }
 
     /// The forward sweep of spec section 4 for all S paths at once (rows are paths):
     /// h(t) = u(t) + sum_{s<t} M(t,s) g(s); phi(h(t)); z(t) = r(t) + sum_{s<=t} N(t,s) phi(h(s)); g(t) = phi'(h(t)) z(t).
