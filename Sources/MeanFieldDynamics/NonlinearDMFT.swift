@@ -145,7 +145,7 @@ public enum NonlinearDMFT {
         if trajs.count > 1 { se = (0..<problem.timeSteps).map { t in Statistics.standardError(trajs.map { $0.loss[t] }) } }
         return NonlinearDMFTSolution(trajectory: mean, replicaTrajectories: trajs, lossStandardError: se,
                                      responseA: runs[0].1, responseB: runs[0].2,
-                                     record: ConvergenceRecord.combine(runs.map(\.3)))
+                                     record: runs.count == 1 ? runs[0].3 : ConvergenceRecord.combine(runs.map(\.3)))
     }
 
     /// Symmetric PSD square root V sqrt(max(lambda, 0)) V^T (spec section 6; continuous under common random numbers).
