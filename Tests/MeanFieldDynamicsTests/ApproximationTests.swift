@@ -70,3 +70,48 @@ import MeanFieldDynamics
         #expect(dm < 4 * (5.0 / 4000).squareRoot(), "MC at gamma0 = 0 vs static: \(dm)")
     }
 }
+
+@Suite struct ValidationTests {
+    /// Problem values are validated at construction, naming the parameter.
+    @Test func invalidValuesAreRejected() throws {
+        let data = try DMFTData.synthetic(trainPoints: 4, inputDimension: 5)
+        #expect(throws: SolvableError.self) { try DMFTProblem(data: data, depth: 0, gamma0: 1, eta: 0.1, timeSteps: 5) }
+        #expect(throws: SolvableError.self) { try DMFTProblem(data: data, depth: 2, gamma0: -1, eta: 0.1, timeSteps: 5) }
+        #expect(throws: SolvableError.self) { try DMFTProblem(data: data, depth: 2, gamma0: 1, eta: 0, timeSteps: 5) }
+        #expect(throws: SolvableError.self) { try DMFTData(trainInputs: [[1, 2], [3]], targets: [1, 1]) }
+        let lazy = try DMFTProblem(data: data, depth: 2, gamma0: 0, eta: 0.1, timeSteps: 5)
+        #expect(throws: SolvableError.self) { try NetworkTrainer(problem: lazy, width: 10) }
+        let tanhProblem = try DMFTProblem(data: data, depth: 2, activation: .tanh(gain: 1), gamma0: 1, eta: 0.1, timeSteps: 5)
+        #expect(throws: SolvableError.self) { try DeepLinearDMFT.solve(tanhProblem) }
+        #expect(throws: SolvableError.self) { try DMFTApproximations.perturbative(tanhProblem) }
+    }
+
+    /// The Monte Carlo solver estimates its memory and refuses a request that does not fit, with the estimate.
+    @Test func monteCarloRefusesTooLargeRequests() throws {
+        let pr = try specProblem(depth: 3, gamma0: 1, p: 10, d: 10, steps: 100, activation: .tanh(gain: 1))
+        let opts = NonlinearDMFTOptions(samples: 1000, memoryLimit: 1 << 20)
+        let need = NonlinearDMFT.memoryEstimate(pr, options: opts)
+        #expect(need > 100_000_000)
+        do {
+            _ = try NonlinearDMFT.solve(pr, options: opts)
+            Issue.record("expected insufficientMemory")
+        } catch let SolvableError.insufficientMemory(needed, available, _) {
+            #expect(needed == need && available == 1 << 20)
+        }
+    }
+
+    /// Test points ride along: they appear in the kernels and predictions but never in Delta-sums, so the training
+    /// trajectory is unchanged by adding them (1e-12), for the DMFT and for networks.
+    @Test func testPointsDoNotAffectTraining() throws {
+        let with = try DMFTData.synthetic(trainPoints: 5, inputDimension: 8, testPoints: 3, seed: 2)
+        let rows = (0..<8).map { i in (0..<5).map { with.inputs[i, $0] } }
+        let without = try DMFTData(trainInputs: (0..<5).map { j in (0..<8).map { rows[$0][j] } }, targets: with.targets)
+        let a = try DMFTProblem(data: with, depth: 2, gamma0: 1.2, eta: 0.2, timeSteps: 15)
+        let b = try DMFTProblem(data: without, depth: 2, gamma0: 1.2, eta: 0.2, timeSteps: 15)
+        let sa = try DeepLinearDMFT.solve(a).trajectory, sb = try DeepLinearDMFT.solve(b).trajectory
+        #expect(zip(sa.loss, sb.loss).map { abs($0 - $1) }.max()! < 1e-12)
+        #expect(sa.predictions[14].count == 8)
+        let na = try NetworkTrainer(problem: a, width: 50).train(seed: 3), nb = try NetworkTrainer(problem: b, width: 50).train(seed: 3)
+        #expect(zip(na.loss, nb.loss).map { abs($0 - $1) }.max()! < 1e-12)
+    }
+}
