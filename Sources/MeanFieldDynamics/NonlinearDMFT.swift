@@ -208,11 +208,11 @@ public enum NonlinearDMFT {
             }
             var rho = 0.0
             if let ex = exact {
-                for t in 0..<T { for mu in 0..<problem.p { rho = max(rho, abs(ex.delta[t][mu] - delta[t][mu])) } }
+                for t in 0..<T { for mu in 0..<problem.p { rho = DeepLinearDMFT.nanMax(rho, abs(ex.delta[t][mu] - delta[t][mu])) } }
                 delta = ex.delta
             } else {
                 let euler = problem.eulerTrajectory(ntk: ntk)
-                for t in 0..<T { for mu in 0..<problem.p { rho = max(rho, abs(euler.delta[t][mu] - delta[t][mu])) } }
+                for t in 0..<T { for mu in 0..<problem.p { rho = DeepLinearDMFT.nanMax(rho, abs(euler.delta[t][mu] - delta[t][mu])) } }
                 delta = euler.delta
             }
             let dpad = problem.paddedDelta(delta)
@@ -249,13 +249,13 @@ public enum NonlinearDMFT {
                 var phiNew = BLAS.syrk(f.phi, transpose: true, alpha: 1 / Double(S))
                 var gNew = BLAS.syrk(f.g, transpose: true, alpha: 1 / Double(S))
                 phiNew.symmetrize(); gNew.symmetrize()
-                rho = max(rho, DeepLinearDMFT.damp(&Phi[l], phiNew, options.damping),
-                          DeepLinearDMFT.damp(&G[l], gNew, options.damping))
+                rho = DeepLinearDMFT.nanMax(rho, DeepLinearDMFT.nanMax(DeepLinearDMFT.damp(&Phi[l], phiNew, options.damping),
+                                                                       DeepLinearDMFT.damp(&G[l], gNew, options.damping)))
                 if useJacobians {
                     let resp = responses(fields: f, M: M, N: N, act: act, S: S, T: T, n: n,
                                          wantA: l < L, wantB: l >= 2, threads: threads)
-                    if l < L { rho = max(rho, DeepLinearDMFT.damp(&A[l], resp.a, options.damping)) }
-                    if l >= 2 { rho = max(rho, DeepLinearDMFT.damp(&B[l - 1], resp.b, options.damping)) }
+                    if l < L { rho = DeepLinearDMFT.nanMax(rho, DeepLinearDMFT.damp(&A[l], resp.a, options.damping)) }
+                    if l >= 2 { rho = DeepLinearDMFT.nanMax(rho, DeepLinearDMFT.damp(&B[l - 1], resp.b, options.damping)) }
                 }
             }
             history.append(rho)

@@ -85,3 +85,22 @@ func specProblem(depth: Int = 3, gamma0: Double, p: Int = 20, d: Int = 40, steps
         #expect(sol.responseA[0].maxAbs > 1e-3 && sol.responseB[0].maxAbs > 1e-3)
     }
 }
+
+@Suite struct DeepLinearRobustnessTests {
+    /// Strong coupling (L = 5, gamma0 = 2): plain whole-horizon sweeps overflow (their transient grows like e^{cT});
+    /// horizon continuation converges, the result is finite, and a non-finite residual is never reported as converged.
+    @Test func deepStrongCouplingConverges() throws {
+        let pr = try specProblem(depth: 5, gamma0: 2.0, p: 8, d: 16, steps: 60, eta: 0.05)
+        let sol = try DeepLinearDMFT.solve(pr)
+        #expect(sol.record.status == .converged, "\(sol.record.message ?? "")")
+        #expect(sol.trajectory.loss.allSatisfy(\.isFinite) && sol.trajectory.kernelPhi.allSatisfy { $0.storage.allSatisfy(\.isFinite) })
+        let plain = try DeepLinearDMFT.solve(pr, options: DeepLinearDMFTOptions(maxIterations: 60, horizonContinuation: false))
+        print("plain sweeps: \(plain.record.status), residuals \(plain.record.residualHistory.prefix(12))")
+        if plain.record.status == .converged {
+            let d = zip(plain.trajectory.loss, sol.trajectory.loss).map { abs($0 - $1) }.max()!
+            #expect(d < 1e-7)
+        } else {
+            #expect(plain.trajectory.loss.allSatisfy(\.isFinite) == false || plain.record.status != .converged)
+        }
+    }
+}
