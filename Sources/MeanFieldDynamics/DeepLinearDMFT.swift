@@ -225,7 +225,18 @@ public enum DeepLinearDMFT {
         var bNew = D
         BLAS.trsm(im, &bNew, upper: false, left: true, unitDiagonal: true)        // M_g D
         // G^l = M_g (G^{l+1} + D H^{l-1} D^T) M_g^T
-        let dh = BLAS.gemm(D, hPrev)                                               // T x TN
+        // D H^{l-1}: row t of D is zero beyond column t n (strict causality), so the inner dimension is cut per
+        // block of rows (a "staircase" product, about half the flops of the dense gemm).
+        let chunks = stride(from: 0, to: T, by: max(1, (T + 7) / 8)).map { ($0, min(T, $0 + max(1, (T + 7) / 8))) }
+        var dh = Matrix(rows: T, cols: tn)
+        D.storage.withUnsafeBufferPointer { dp in hPrev.storage.withUnsafeBufferPointer { hp in dh.storage.withUnsafeMutableBufferPointer { op in
+            for (t0, t1) in chunks {
+                let k = (t1 - 1) * n
+                if k == 0 { continue }
+                BLAS.dgemm(m: t1 - t0, n: tn, k: k, dp.baseAddress! + t0, lda: T, transposeA: false,
+                           hp.baseAddress!, ldb: tn, transposeB: false, op.baseAddress! + t0, ldc: T)
+            }
+        } } }
         var s1 = gNext
         BLAS.gemm(dh, D, transposeB: true, alpha: 1, beta: 1, into: &s1)
         BLAS.trsm(im, &s1, upper: false, left: true, unitDiagonal: true)
@@ -239,15 +250,22 @@ public enum DeepLinearDMFT {
         let sMat = BLAS.gemm(w, D, transposeB: true)                               // T x T
         var v = w
         BLAS.gemm(sMat, aNew, transposeB: true, alpha: 0.5, beta: 1, into: &v)     // V
-        let cg = BLAS.gemm(C, gNext, alpha: 0.5)
-        var left = Matrix(rows: tn, cols: 2 * T)
-        left.storage.replaceSubrange(0..<(tn * T), with: cg.storage)
-        left.storage.replaceSubrange((tn * T)..<(2 * tn * T), with: aNew.storage)
-        var right = Matrix(rows: 2 * T, cols: tn)
-        for j in 0..<tn {
-            for t in 0..<T { right.storage[j * 2 * T + t] = C.storage[t * tn + j]; right.storage[j * 2 * T + T + t] = v.storage[j * T + t] }
-        }
-        let z = BLAS.gemm(left, right)
+        let gct = BLAS.gemm(gNext, C, transposeB: true, alpha: 0.5)               // (1/2) G C^T, T x TN
+        // Z = [C | A] [(1/2) G C^T ; V]; rows of time t only use columns s < t of C and A (staircase again).
+        var z = Matrix(rows: tn, cols: tn)
+        gct.storage.withUnsafeBufferPointer { gp in C.storage.withUnsafeBufferPointer { cp in
+        aNew.storage.withUnsafeBufferPointer { ap in v.storage.withUnsafeBufferPointer { vp in
+        z.storage.withUnsafeMutableBufferPointer { zp in
+            for (t0, t1) in chunks {
+                let k = t1 - 1
+                if k == 0 { continue }
+                let m = (t1 - t0) * n
+                BLAS.dgemm(m: m, n: tn, k: k, cp.baseAddress! + t0 * n, lda: tn, transposeA: false,
+                           gp.baseAddress!, ldb: T, transposeB: false, zp.baseAddress! + t0 * n, ldc: tn)
+                BLAS.dgemm(m: m, n: tn, k: k, ap.baseAddress! + t0 * n, lda: tn, transposeA: false,
+                           vp.baseAddress!, ldb: T, transposeB: false, zp.baseAddress! + t0 * n, ldc: tn, alpha: 1, beta: 1)
+            }
+        } } } } }
         var h = hPrev
         h.storage.withUnsafeMutableBufferPointer { hp in
             z.storage.withUnsafeBufferPointer { zp in
