@@ -151,12 +151,13 @@ enum DMFTFigures {
                 let pr = try DMFTProblem(data: data, depth: L, gamma0: g, eta: eta, timeSteps: steps)
                 let e = try ensemble(pr, width: width, seeds: seeds, ctx: ctx, point: UInt64(k))
                 nnFinal.append(e.mean.finalLoss); nnSE.append(Statistics.standardError(e.runs.map(\.finalLoss)))
+                let full = try DeepLinearDMFT.solve(pr)
+                records.append(full.record)
                 for (m, method) in methods.enumerated() {
-                    let tr = try method.1(pr)
+                    let tr = m == 0 ? full.trajectory : try method.1(pr)
                     finals[m].append(tr.finalLoss)
                     aligns[m].append((1...L).map { KernelComparison.alignment(tr, e.mean, layer: $0, kernel: .phi) }.reduce(0, +) / Double(L))
                 }
-                if let s = try? DeepLinearDMFT.solve(pr) { records.append(s.record) }
             }
             var lp = Plot(title: "final loss vs gamma0 (L = \(L))", xLabel: "gamma0", yLabel: "loss at t = T-1")
             var ap = Plot(title: "layer-averaged alignment A(H^l, H^l_NN)", xLabel: "gamma0", yLabel: "alignment")
