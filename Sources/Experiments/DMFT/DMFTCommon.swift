@@ -1,0 +1,152 @@
+import Foundation
+import LinearAlgebra
+import NumericalCore
+import MeanFieldDynamics
+
+/// Parameters and helpers shared by the `solvable dmft` commands.
+enum DMFTCommon {
+    static let dataParameters: [ParameterSpec] = [
+        ParameterSpec("points", .int(1...5000), default: .int(10), help: "training points P (synthetic data)"),
+        ParameterSpec("dim", .int(1...100_000), default: .int(25), help: "input dimension D (synthetic data)"),
+        ParameterSpec("test_points", .int(0...5000), default: .int(0), help: "synthetic test points (carried in kernels, left out of Delta-sums)"),
+        ParameterSpec("labels", .choice(DMFTData.Labels.allCases.map(\.rawValue)), default: .string("binary"),
+                      help: "synthetic targets: binary (first half +1, second half -1) or a linear teacher"),
+        ParameterSpec("data_seed", .int(0...Int(Int32.max)), default: .int(0), help: "seed of the synthetic data"),
+        ParameterSpec("inputs", .file, help: "user training inputs (.npy or .csv, rows are samples); replaces synthetic data"),
+        ParameterSpec("targets", .file, help: "user training targets (.npy or .csv, one value per row); with --inputs"),
+        ParameterSpec("test_inputs", .file, help: "user test inputs (.npy or .csv, rows are samples)"),
+        ParameterSpec("test_targets", .file, help: "user test targets (optional)"),
+    ]
+
+    static let modelParameters: [ParameterSpec] = [
+        ParameterSpec("activation", .choice(Activation.names), default: .string("linear"), help: "nonlinearity phi"),
+        ParameterSpec("gain", .double(1e-3...100), default: .double(1), help: "beta of tanh: phi(h) = tanh(beta h)/beta"),
+        ParameterSpec("depth", .int(1...32), default: .int(3), help: "hidden layers L"),
+        ParameterSpec("gamma0", .double(0...100), default: .double(1), help: "feature-learning strength gamma0"),
+        ParameterSpec("eta", .double(1e-9...1e3), default: .double(0.1), help: "learning rate eta (network: eta gamma0^2 N)"),
+        ParameterSpec("steps", .int(1...100_000), default: .int(50), help: "grid times T (t = 0..T-1)"),
+    ]
+
+    static let solverParameters: [ParameterSpec] = [
+        ParameterSpec("solver", .choice(["auto", "linear", "mc"]), default: .string("auto"),
+                      help: "auto: closed-form deep linear solver for linear phi, Monte Carlo otherwise"),
+        ParameterSpec("samples", .int(2...10_000_000), default: .int(1000), help: "Monte Carlo paths S"),
+        ParameterSpec("damping", .double(0.01...1), help: "damping alpha (default 1 linear, 0.7 Monte Carlo)"),
+        ParameterSpec("iterations", .int(1...100_000), help: "maximum sweeps/iterations (default 200 linear, 50 Monte Carlo)"),
+        ParameterSpec("tolerance", .double(1e-16...1), help: "tolerance on rho (default 1e-8 linear, 0.01/sqrt(S) Monte Carlo)"),
+        ParameterSpec("replicas", .int(1...1000), default: .int(1), help: "independent Monte Carlo replicas (standard errors)"),
+        ParameterSpec("fresh_samples", .bool, default: .bool(false), help: "fresh Monte Carlo normals each iteration (default: common random numbers)"),
+        ParameterSpec("exact_delta", .bool, default: .bool(false), help: "exact discrete-time Delta update in Monte Carlo (default Euler)"),
+    ]
+
+    static let outputParameters: [ParameterSpec] = [
+        ParameterSpec("save_kernels", .bool, default: .bool(true), help: "write Phi^l, G^l as .npy ([T,P,T,P] or [T,T]) and the NTK [T,P,P]"),
+    ]
+
+    static func data(_ p: Parameters) throws -> DMFTData {
+        if let path = p.optionalString("inputs") {
+            guard let tpath = p.optionalString("targets") else {
+                throw SolvableError.invalidParameter(name: "targets", value: "missing", allowed: "a targets file with --inputs")
+            }
+            let xs = try CSV.readRows(path)
+            let ys = try CSV.readRows(tpath).flatMap { $0 }
+            let tx = try p.optionalString("test_inputs").map { try CSV.readRows($0) } ?? []
+            let ty = try p.optionalString("test_targets").map { try CSV.readRows($0).flatMap { $0 } } ?? []
+            return try DMFTData(trainInputs: xs, targets: ys, testInputs: tx, testTargets: ty)
+        }
+        return try DMFTData.synthetic(trainPoints: p.int("points"), inputDimension: p.int("dim"), testPoints: p.int("test_points"),
+                                      labels: DMFTData.Labels(rawValue: p.string("labels"))!, seed: UInt64(p.int("data_seed")))
+    }
+
+    static func problem(_ p: Parameters, gamma0: Double? = nil) throws -> DMFTProblem {
+        let act = try Activation.named(p.string("activation"), gain: p.double("gain"))
+        return try DMFTProblem(data: data(p), depth: p.int("depth"), activation: act, gamma0: gamma0 ?? p.double("gamma0"),
+                               eta: p.double("eta"), timeSteps: p.int("steps"))
+    }
+
+    static func monteCarloOptions(_ p: Parameters) -> NonlinearDMFTOptions {
+        var o = NonlinearDMFTOptions(samples: p.int("samples"), replicas: p.int("replicas"))
+        if let d = p.optionalDouble("damping") { o.damping = d }
+        if let i = p.optionalInt("iterations") { o.maxIterations = i }
+        o.tolerance = p.optionalDouble("tolerance")
+        o.freshSamples = p.bool("fresh_samples")
+        o.exactDelta = p.bool("exact_delta")
+        return o
+    }
+
+    static func linearOptions(_ p: Parameters) -> DeepLinearDMFTOptions {
+        var o = DeepLinearDMFTOptions()
+        if let d = p.optionalDouble("damping") { o.damping = d }
+        if let i = p.optionalInt("iterations") { o.maxIterations = i }
+        if let t = p.optionalDouble("tolerance") { o.tolerance = t }
+        return o
+    }
+
+    /// Full DMFT: closed form for linear phi (unless --solver mc), Monte Carlo otherwise.
+    static func solveTheory(_ pr: DMFTProblem, _ p: Parameters, _ ctx: RunContext) throws -> (trajectory: KernelTrajectory, record: ConvergenceRecord, solver: String, lossSE: [Double]?) {
+        let choice = p.string("solver")
+        let linear = pr.activation.kind == .linear && choice != "mc"
+        if choice == "linear" && pr.activation.kind != .linear {
+            throw SolvableError.invalidParameter(name: "solver", value: "linear", allowed: "linear only with --activation linear")
+        }
+        if linear {
+            let s = try DeepLinearDMFT.solve(pr, options: linearOptions(p)) { it, rho in ctx.log("sweep \(it): rho = \(rho)") }
+            return (s.trajectory, s.record, "deep linear (closed form, Gauss-Seidel sweeps)", nil)
+        }
+        let s = try NonlinearDMFT.solve(pr, options: monteCarloOptions(p), seed: ctx.seed, threads: ctx.threads) { it, rho in
+            ctx.log("iteration \(it): rho = \(rho)")
+        }
+        return (s.trajectory, s.record, "alternating Monte Carlo (S = \(p.int("samples")))", p.int("replicas") > 1 ? s.lossStandardError : nil)
+    }
+
+    /// Loss/Delta table over grid time and t * eta / P.
+    static func lossTable(_ tr: KernelTrajectory, eta: Double, label: String = "loss", standardError: [Double]? = nil) -> ResultTable {
+        var t = ResultTable()
+        t.add("t", (0..<tr.timeSteps).map(Double.init))
+        t.add("tau", (0..<tr.timeSteps).map { Double($0) * eta / Double(tr.trainCount) })
+        t.add(label, tr.loss)
+        if let se = standardError { t.add("\(label)_standard_error", se) }
+        return t
+    }
+
+    static func kernelArrays(_ tr: KernelTrajectory, prefix: String = "") -> [(name: String, array: NDArray)] {
+        var out: [(name: String, array: NDArray)] = []
+        for l in 1...tr.depth where tr.kernelPhi.count >= l {
+            out.append(("\(prefix)phi_layer\(l)", tr.phiArray(layer: l)))
+            out.append(("\(prefix)g_layer\(l)", tr.gArray(layer: l)))
+        }
+        out.append(("\(prefix)ntk", tr.ntkArray()))
+        out.append(("\(prefix)delta", NDArray(rows: tr.delta)))
+        out.append(("\(prefix)predictions", NDArray(rows: tr.predictions)))
+        return out
+    }
+
+    /// Heatmaps of the sample-averaged Phi^l(t, s) and G^l(t, s).
+    static func heatmaps(_ tr: KernelTrajectory, title: String) -> [(name: String, plot: Plot)] {
+        var out: [(name: String, plot: Plot)] = []
+        for l in 1...tr.depth where tr.kernelPhi.count >= l {
+            for (kind, m) in [("Phi", tr.kernelPhi[l - 1]), ("G", tr.kernelG[l - 1])] {
+                let vals = KernelTrajectory.sampleTrace(m, timeSteps: tr.timeSteps, points: tr.pointCount)
+                out.append(("\(kind.lowercased())_layer\(l)_heatmap",
+                            Plot(title: "\(title): \(kind)^\(l)(t, s), mean over samples", xLabel: "s", yLabel: "t",
+                                 heatmap: Plot.Heatmap(values: vals, colorbarLabel: "\(kind)^\(l)"))))
+            }
+        }
+        return out
+    }
+
+    static func lossPlot(_ curves: [(String, KernelTrajectory, Plot.Style)], title: String, eta: Double) -> Plot {
+        var plot = Plot(title: title, xLabel: "t", yLabel: "loss", yLog: true)
+        for (k, c) in curves.enumerated() {
+            plot.series.append(Plot.Series(label: c.0, x: (0..<c.1.timeSteps).map(Double.init), y: c.1.loss.map { max($0, 1e-300) },
+                                           style: c.2, color: k))
+        }
+        return plot
+    }
+
+    static func recordJSON(_ r: ConvergenceRecord) -> JSONValue {
+        .object([("status", .string(r.status.rawValue)), ("iterations", .int(r.iterations)),
+                 ("final_residual", .number(r.finalResidual)), ("tolerance", .number(r.tolerance)),
+                 ("seconds", .number(r.elapsedSeconds)), ("message", r.message.map { .string($0) } ?? .null)])
+    }
+}

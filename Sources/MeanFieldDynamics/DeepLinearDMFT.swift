@@ -1,0 +1,283 @@
+import Foundation
+import LinearAlgebra
+import NumericalCore
+
+/// Options of the deep linear DMFT solver (spec section 5).
+public struct DeepLinearDMFTOptions: Sendable {
+    /// Stop when rho_n = max(|Delta_n - Delta_{n-1}|_inf, max_l |H^l_n - H^l_{n-1}|_F / |H^l_n|_F, same for G) < tolerance.
+    public var tolerance: Double
+    public var maxIterations: Int
+    /// Damping alpha in X <- alpha X_new + (1 - alpha) X for H, G, A, B; backs off to 0.5 when rho grows for more
+    /// than 2L + 1 sweeps in a row (the spec's 3 sweeps cut the normal transient of deep networks short and then
+    /// converge geometrically at rate ~0.6 instead of collapsing).
+    public var damping: Double
+    /// Gradient independence (A = B = 0; spec section 7).
+    public var gradientIndependence: Bool
+    /// Causal horizon continuation: solve on the first 16, 32, 64, ... grid times and embed each converged solution
+    /// in the next (exact by causality). Undamped sweeps over the whole horizon behave like Picard iterations of a
+    /// Volterra equation, whose transient grows like e^{c T} and overflows at large gamma0 and depth (e.g. L = 5,
+    /// gamma0 = 1.5, T = 100); doubling horizons keep the transient small at ~1.15x the cost of one solve.
+    public var horizonContinuation: Bool
+
+    public init(tolerance: Double = 1e-8, maxIterations: Int = 200, damping: Double = 1, gradientIndependence: Bool = false,
+                horizonContinuation: Bool = true) {
+        self.tolerance = tolerance; self.maxIterations = maxIterations; self.damping = damping
+        self.gradientIndependence = gradientIndependence; self.horizonContinuation = horizonContinuation
+    }
+
+    public func validate() throws {
+        try Validate.positive("tolerance", tolerance)
+        try Validate.inRange("iterations", maxIterations, 1...100_000)
+        try Validate.inRange("damping", damping, 0.01...1)
+    }
+}
+
+/// The result of a deep linear DMFT solve.
+public struct DeepLinearDMFTSolution: Sendable {
+    /// Loss, Delta, predictions, H^l (as `kernelPhi`), G^l (T x T) and the NTK.
+    public var trajectory: KernelTrajectory
+    /// A^l, l = 1..L-1, grid normalized, (T n) x T: entry (t n + mu, s) = A^l[t, mu, s] (strictly causal).
+    public var responseA: [Matrix]
+    /// B^l, l = 1..L-1, grid normalized, T x (T n): entry (t, s n + nu) = B^l[t, s, nu] (strictly causal).
+    public var responseB: [Matrix]
+    public var record: ConvergenceRecord
+    /// The damping finally used.
+    public var damping: Double
+}
+
+/// Deep linear DMFT (phi(h) = h), the closed matrix equations of spec section 5:
+///
+///     C = A^{l-1} + (eta gamma0/P) 1[s<t] H^{l-1} Delta,   D = B^l + (eta gamma0/P) 1[s<t] G^{l+1} Delta
+///     M_g = (I_T - D C)^{-1},  M_h = I + C M_g D  (push-through)
+///     H^l = M_h (H^{l-1} + C G^{l+1} C^T) M_h^T,  G^l = M_g (G^{l+1} + D H^{l-1} D^T) M_g^T
+///     A^l = C M_g,  B^{l-1} = M_g D
+///
+/// (paper eqs. 11-12 with gamma0 absorbed in C, D). I - D C is unit lower triangular, so M_g is applied by
+/// forward substitution (`trsm`), and no (TP) x (TP) inverse is formed: O(T^3 P^2) per layer. The layers are
+/// swept Gauss-Seidel with the Euler Delta update until rho < tolerance.
+public enum DeepLinearDMFT {
+    /// Memory a solve needs (bytes): L + 1 kernels of (T n)^2 plus work space.
+    public static func memoryEstimate(_ p: DMFTProblem) -> Int {
+        let tn = p.timeSteps * p.n
+        return 8 * (p.depth + 5) * tn * tn
+    }
+
+    /// Solves the deep linear DMFT iteratively (any L). Throws for non-linear activations and too-large grids.
+    public static func solve(_ problem: DMFTProblem, options: DeepLinearDMFTOptions = DeepLinearDMFTOptions(),
+                             progress: ((Int, Double) -> Void)? = nil) throws -> DeepLinearDMFTSolution {
+        try options.validate()
+        guard problem.activation.kind == .linear else {
+            throw SolvableError.invalidParameter(name: "activation", value: problem.activation.name,
+                                                 allowed: "linear for the deep linear solver (use NonlinearDMFT)")
+        }
+        let need = memoryEstimate(problem), avail = Int(ProcessInfo.processInfo.physicalMemory)
+        if need > avail * 8 / 10 {
+            throw SolvableError.insufficientMemory(needed: need, available: avail, hint: "reduce steps T or points P")
+        }
+        let clock = Stopwatch()
+        var horizons: [Int] = []
+        if options.horizonContinuation {
+            var h = 16
+            while h < problem.timeSteps { horizons.append(h); h *= 2 }
+        }
+        horizons.append(problem.timeSteps)
+        var previous: DeepLinearDMFTSolution? = nil
+        var history: [Double] = [], iterations = 0, statuses: [SolverStatus] = []
+        for h in horizons {
+            let sub = try DMFTProblem(data: problem.data, depth: problem.depth, activation: problem.activation,
+                                      gamma0: problem.gamma0, eta: problem.eta, timeSteps: h)
+            let s = iterate(sub, options: options, initial: previous, progress: progress)
+            history += s.record.residualHistory; iterations += s.record.iterations; statuses.append(s.record.status)
+            previous = s
+            if s.record.status != .converged { break }
+        }
+        var out = previous!
+        let last = horizons.last!
+        if out.trajectory.timeSteps != last { out.record.message = "stopped at horizon \(out.trajectory.timeSteps) of \(last): " + (out.record.message ?? "") }
+        out.record = ConvergenceRecord(status: SolverStatus.worst(statuses), iterations: iterations, residualHistory: history,
+                                       tolerance: options.tolerance, elapsedSeconds: clock.elapsed,
+                                       message: out.record.message ?? (horizons.count > 1 ? "horizons \(horizons)" : nil))
+        return out
+    }
+
+    /// NaN-propagating maximum (a non-finite residual must never look converged).
+    static func nanMax(_ a: Double, _ b: Double) -> Double { (a.isNaN || b.isNaN) ? .nan : max(a, b) }
+
+    /// Gauss-Seidel sweeps on `problem`'s grid, starting from the static kernels with the top-left (earlier-time)
+    /// blocks of `initial` embedded when given.
+    static func iterate(_ problem: DMFTProblem, options: DeepLinearDMFTOptions, initial: DeepLinearDMFTSolution?,
+                        progress: ((Int, Double) -> Void)?) -> DeepLinearDMFTSolution {
+        let clock = Stopwatch()
+        let L = problem.depth, T = problem.timeSteps, n = problem.n, tn = T * n
+        let c0 = problem.eta * problem.gamma0 / Double(problem.p)
+        let kx = problem.data.inputKernel
+        let h0 = Matrix(rows: tn, cols: tn) { i, j in kx[i % n, j % n] }
+        var H = [h0] + [Matrix](repeating: h0, count: L)               // H[l], l = 0...L
+        var G = [Matrix](repeating: Matrix(rows: T, cols: T, repeating: 1), count: L + 2)  // G[l], l = 1...L+1 (G[0] unused)
+        var A = [Matrix](repeating: Matrix(rows: tn, cols: T), count: L + 1)  // A[l], l = 0..<L (A[0] = 0)
+        var B = [Matrix](repeating: Matrix(rows: T, cols: tn), count: L + 1)  // B[l], l = 1...L (B[L] = 0)
+        var delta = [[Double]](repeating: problem.data.targets, count: T)
+        if let ini = initial {
+            // embed the converged earlier-time blocks (exact by causality)
+            let h = ini.trajectory.timeSteps, hn = h * n
+            func embed(_ dst: inout Matrix, _ src: Matrix) {
+                for j in 0..<src.cols { for i in 0..<src.rows { dst[i, j] = src[i, j] } }
+            }
+            for l in 1...L {
+                embed(&H[l], ini.trajectory.kernelPhi[l - 1]); embed(&G[l], ini.trajectory.kernelG[l - 1])
+            }
+            for l in 1..<L where !ini.responseA.isEmpty {
+                embed(&A[l], ini.responseA[l - 1]); embed(&B[l], ini.responseB[l - 1])
+            }
+            _ = hn
+        }
+        var alpha = options.damping
+        var history: [Double] = []
+        var status = SolverStatus.maxIterations
+        var growth = 0
+        var euler = problem.eulerTrajectory { _ in Matrix(rows: n, cols: n) }
+        var message: String? = nil
+        for iter in 1...options.maxIterations {
+            euler = problem.eulerTrajectory { t in ntk(H: H, G: G, L: L, n: n, t: t) }
+            var rho = 0.0
+            for t in 0..<T { for mu in 0..<problem.p { rho = nanMax(rho, abs(euler.delta[t][mu] - delta[t][mu])) } }
+            delta = euler.delta
+            let dpad = problem.paddedDelta(delta)
+            for l in 1...L {
+                let new = layerUpdate(hPrev: H[l - 1], gNext: G[l + 1], aPrev: A[l - 1], b: B[l], delta: dpad,
+                                      c0: c0, T: T, n: n, gi: options.gradientIndependence)
+                rho = nanMax(rho, nanMax(damp(&H[l], new.h, alpha), damp(&G[l], new.g, alpha)))
+                if l < L && !options.gradientIndependence { _ = damp(&A[l], new.a, alpha) }
+                if l >= 2 && !options.gradientIndependence { _ = damp(&B[l - 1], new.bPrev, alpha) }
+            }
+            history.append(rho)
+            progress?(iter, rho)
+            if !rho.isFinite { status = .diverged; message = "residual became non-finite at sweep \(iter)"; break }
+            if rho < options.tolerance { status = .converged; break }
+            if history.count >= 2 && rho > history[history.count - 2] { growth += 1 } else { growth = 0 }
+            // Undamped sweeps show a transient growth of about 2L sweeps (information climbs the layers) before
+            // they collapse; back off only when the growth outlasts it.
+            if growth >= 2 * L + 2 && alpha > 0.5 { alpha = 0.5; growth = 0 }
+        }
+        if status == .maxIterations { message = "rho = \(history.last ?? .nan) after \(history.count) sweeps (tolerance \(options.tolerance))" }
+        // Final Delta consistent with the final kernels.
+        euler = problem.eulerTrajectory { t in ntk(H: H, G: G, L: L, n: n, t: t) }
+        let traj = KernelTrajectory(timeSteps: T, trainCount: problem.p, pointCount: n, depth: L, loss: euler.loss,
+                                    delta: euler.delta, predictions: euler.predictions, kernelPhi: Array(H[1...L]),
+                                    kernelG: Array(G[1...L]), ntk: (0..<T).map { ntk(H: H, G: G, L: L, n: n, t: $0) })
+        let record = ConvergenceRecord(status: status, iterations: history.count, residualHistory: history,
+                                       tolerance: options.tolerance, elapsedSeconds: clock.elapsed, message: message)
+        return DeepLinearDMFTSolution(trajectory: traj, responseA: L > 1 ? Array(A[1..<L]) : [],
+                                      responseB: L > 1 ? Array(B[1..<L]) : [], record: record, damping: alpha)
+    }
+
+    /// K[t] = sum_{l=0}^{L} G^{l+1}(t,t) H^l[t, ., t, .] (G^{L+1} = 1, H^0 = K^x).
+    static func ntk(H: [Matrix], G: [Matrix], L: Int, n: Int, t: Int) -> Matrix {
+        var k = Matrix(rows: n, cols: n)
+        for l in 0...L {
+            let g = G[l + 1][t, t]
+            let h = H[l]
+            for nu in 0..<n { for mu in 0..<n { k[mu, nu] += g * h[t * n + mu, t * n + nu] } }
+        }
+        return k
+    }
+
+    /// X <- alpha new + (1 - alpha) X; returns |X_new_damped - X_old|_F / |X_new_damped|_F.
+    static func damp(_ x: inout Matrix, _ new: Matrix, _ alpha: Double) -> Double {
+        var diff = 0.0, norm = 0.0
+        for i in 0..<x.storage.count {
+            let v = alpha * new.storage[i] + (1 - alpha) * x.storage[i]
+            let d = v - x.storage[i]
+            diff += d * d; norm += v * v
+            x.storage[i] = v
+        }
+        return norm > 0 ? (diff / norm).squareRoot() : diff.squareRoot()
+    }
+
+    /// One layer of spec section 5 given its neighbours; returns H^l, G^l, A^l = C M_g, B^{l-1} = M_g D.
+    static func layerUpdate(hPrev: Matrix, gNext: Matrix, aPrev: Matrix, b: Matrix, delta: [Double], c0: Double,
+                            T: Int, n: Int, gi: Bool) -> (h: Matrix, g: Matrix, a: Matrix, bPrev: Matrix) {
+        let tn = T * n
+        // C[(t,mu), s] = A^{l-1} + c0 1[s<t] sum_nu H^{l-1}[(t,mu),(s,nu)] Delta[s,nu]
+        var C = gi ? Matrix(rows: tn, cols: T) : aPrev
+        hPrev.storage.withUnsafeBufferPointer { hp in
+            C.storage.withUnsafeMutableBufferPointer { cp in
+                for s in 0..<T {
+                    for nu in 0..<n {
+                        let dv = c0 * delta[s * n + nu]
+                        if dv == 0 { continue }
+                        let col = (s * n + nu) * tn
+                        for i in ((s + 1) * n)..<tn { cp[s * tn + i] += dv * hp[col + i] }
+                    }
+                }
+            }
+        }
+        // D[t, (s,nu)] = B^l + c0 1[s<t] G^{l+1}[t,s] Delta[s,nu]
+        var D = gi ? Matrix(rows: T, cols: tn) : b
+        for s in 0..<T { for nu in 0..<n {
+            let dv = c0 * delta[s * n + nu]
+            if dv == 0 { continue }
+            let j = s * n + nu
+            for t in (s + 1)..<max(T, s + 1) { D.storage[j * T + t] += dv * gNext[t, s] }
+        } }
+        // I - D C, unit lower triangular
+        var im = BLAS.gemm(D, C, alpha: -1)
+        for t in 0..<T { im[t, t] += 1 }
+        var aNew = C
+        BLAS.trsm(im, &aNew, upper: false, left: false, unitDiagonal: true)       // C M_g
+        var bNew = D
+        BLAS.trsm(im, &bNew, upper: false, left: true, unitDiagonal: true)        // M_g D
+        // G^l = M_g (G^{l+1} + D H^{l-1} D^T) M_g^T
+        // D H^{l-1}: row t of D is zero beyond column t n (strict causality), so the inner dimension is cut per
+        // block of rows (a "staircase" product, about half the flops of the dense gemm).
+        let chunks = stride(from: 0, to: T, by: max(1, (T + 7) / 8)).map { ($0, min(T, $0 + max(1, (T + 7) / 8))) }
+        var dh = Matrix(rows: T, cols: tn)
+        D.storage.withUnsafeBufferPointer { dp in hPrev.storage.withUnsafeBufferPointer { hp in dh.storage.withUnsafeMutableBufferPointer { op in
+            for (t0, t1) in chunks {
+                let k = (t1 - 1) * n
+                if k == 0 { continue }
+                BLAS.dgemm(m: t1 - t0, n: tn, k: k, dp.baseAddress! + t0, lda: T, transposeA: false,
+                           hp.baseAddress!, ldb: tn, transposeB: false, op.baseAddress! + t0, ldc: T)
+            }
+        } } }
+        var s1 = gNext
+        BLAS.gemm(dh, D, transposeB: true, alpha: 1, beta: 1, into: &s1)
+        BLAS.trsm(im, &s1, upper: false, left: true, unitDiagonal: true)
+        BLAS.trsm(im, &s1, upper: false, transpose: true, left: false, unitDiagonal: true)
+        s1.symmetrize()
+        // H^l = H^{l-1} + Z + Z^T, Z = (1/2) C G C^T + A V, V = W + (1/2) S A^T, W = D X, S = W D^T
+        let dc = BLAS.gemm(D, C)                                                   // T x T
+        var w = dh
+        let dcg = BLAS.gemm(dc, gNext)
+        BLAS.gemm(dcg, C, transposeB: true, alpha: 1, beta: 1, into: &w)          // W = D X
+        let sMat = BLAS.gemm(w, D, transposeB: true)                               // T x T
+        var v = w
+        BLAS.gemm(sMat, aNew, transposeB: true, alpha: 0.5, beta: 1, into: &v)     // V
+        let gct = BLAS.gemm(gNext, C, transposeB: true, alpha: 0.5)               // (1/2) G C^T, T x TN
+        // Z = [C | A] [(1/2) G C^T ; V]; rows of time t only use columns s < t of C and A (staircase again).
+        var z = Matrix(rows: tn, cols: tn)
+        gct.storage.withUnsafeBufferPointer { gp in C.storage.withUnsafeBufferPointer { cp in
+        aNew.storage.withUnsafeBufferPointer { ap in v.storage.withUnsafeBufferPointer { vp in
+        z.storage.withUnsafeMutableBufferPointer { zp in
+            for (t0, t1) in chunks {
+                let k = t1 - 1
+                if k == 0 { continue }
+                let m = (t1 - t0) * n
+                BLAS.dgemm(m: m, n: tn, k: k, cp.baseAddress! + t0 * n, lda: tn, transposeA: false,
+                           gp.baseAddress!, ldb: T, transposeB: false, zp.baseAddress! + t0 * n, ldc: tn)
+                BLAS.dgemm(m: m, n: tn, k: k, ap.baseAddress! + t0 * n, lda: tn, transposeA: false,
+                           vp.baseAddress!, ldb: T, transposeB: false, zp.baseAddress! + t0 * n, ldc: tn, alpha: 1, beta: 1)
+            }
+        } } } } }
+        var h = hPrev
+        h.storage.withUnsafeMutableBufferPointer { hp in
+            z.storage.withUnsafeBufferPointer { zp in
+                for j in 0..<tn { for i in 0...j {
+                    let val = hp[j * tn + i] + zp[j * tn + i] + zp[i * tn + j]
+                    hp[j * tn + i] = val; hp[i * tn + j] = val
+                } }
+            }
+        }
+        return (h, s1, aNew, bNew)
+    }
+}
