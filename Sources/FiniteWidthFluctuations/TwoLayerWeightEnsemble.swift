@@ -51,9 +51,11 @@ public struct TwoLayerWeightEnsemble: Sendable {
     public var kernel: EnsembleSeries
     public var elapsedSeconds: Double
 
-    /// Bytes a run needs: work space per thread plus the recorded trajectories (kept twice: per member and in the series).
+    /// Bytes a run needs: per thread, one chunk of `chunk` members' weights and work vectors, (N + 3) (D + 5) doubles
+    /// each, plus the recorded E x T x 2 values (kept twice: per member and in the series). All E x N x D weights
+    /// are never held at once.
     public static func memoryEstimate(width N: Int, inputDimension D: Int, members E: Int, steps T: Int, threads: Int) -> Int {
-        EnsembleMemory.add(EnsembleMemory.bytes(max(1, threads), N, EnsembleMemory.add(D, 4), 8),
+        EnsembleMemory.add(EnsembleMemory.bytes(max(1, min(threads, E)), min(chunk, E), EnsembleMemory.add(N, 3), EnsembleMemory.add(D, 5), 8),
                            EnsembleMemory.bytes(E, T, 2, 2, 8))
     }
 
@@ -72,7 +74,7 @@ public struct TwoLayerWeightEnsemble: Sendable {
         let workers = max(1, min(threads ?? ThreadPolicy.threads, E))
         let need = Self.memoryEstimate(width: N, inputDimension: D, members: E, steps: T, threads: workers)
         try EnsembleMemory.check(needed: need, cap: memoryCap,
-                                 hint: "weight-space ensemble: \(workers) thread(s) x N (D + 4) doubles of weights plus E x T x 2 recorded values (N = \(N), D = \(D), E = \(E), T = \(T)); reduce members, steps, width or input_dimension, or use fewer threads")
+                                 hint: "weight-space ensemble: \(workers) thread(s) x \(Self.chunk) members x N (D + 5) doubles of weights and work space plus E x T x 2 recorded values (N = \(N), D = \(D), E = \(E), T = \(T)); reduce members, steps, width or input_dimension, or use fewer threads")
         let clock = Stopwatch()
         let kx = problem.inputKernel[0, 0]
         // a fixed input with |x|^2/D = K^x (only |x| matters: the rows of W are isotropic)
@@ -122,11 +124,13 @@ public struct TwoLayerWeightEnsemble: Sendable {
         BLAS.gemv(W, x, alpha: invSD, into: &h)
         for t in 0..<T {
             // phi, g = phi'(h) w, and per member f and K (4 lanes at a time)
+            let last = t + 1 == T
             h.withUnsafeBufferPointer { hb in
-            w.withUnsafeBufferPointer { wb in
+            w.withUnsafeMutableBufferPointer { wb in
             ph.withUnsafeMutableBufferPointer { pb in
             g.withUnsafeMutableBufferPointer { gb in
-                let hp = hb.baseAddress!, wp = wb.baseAddress!, pp = pb.baseAddress!, gp = gb.baseAddress!
+            G.storage.withUnsafeMutableBufferPointer { Gb in
+                let hp = hb.baseAddress!, wp = wb.baseAddress!, pp = pb.baseAddress!, gp = gb.baseAddress!, Gp = Gb.baseAddress!
                 for m in 0..<M {
                     var fs = SIMD4<Double>(repeating: 0), ks = SIMD4<Double>(repeating: 0)
                     var i = m * Np
@@ -150,14 +154,14 @@ public struct TwoLayerWeightEnsemble: Sendable {
                     if t == 0 { f0[m] = f }
                     d[m] = y - (problem.centered ? f - f0[m] : f)
                     dOut[m][t] = d[m]; kOut[m][t] = ks.sum() * invN
+                    if last { continue }
+                    // this member's GD step, while its rows are in L1: G = (eta gamma0 Delta / sqrt(D)) g, w += eta gamma0 Delta phi
+                    let cW = eta * g0 * d[m] * invSD, cw = eta * g0 * d[m]
+                    for i in (m * Np)..<((m + 1) * Np) { Gp[i] = cW * gp[i]; wp[i] += cw * pp[i] }
                 }
-            } } } }
-            if t + 1 == T { break }
-            // GD step: G = (eta gamma0 Delta / sqrt(D)) g, w += eta gamma0 Delta phi; W += G x^T; h = W x / sqrt(D)
-            for m in 0..<M {
-                let cW = eta * g0 * d[m] * invSD, cw = eta * g0 * d[m]
-                for i in (m * Np)..<((m + 1) * Np) { G.storage[i] = cW * g[i]; w[i] += cw * ph[i] }
-            }
+            } } } } }
+            if last { break }
+            // W += G x^T (dger as dgemm with k = 1), h = W x / sqrt(D)
             BLAS.gemm(G, xRow, beta: 1, into: &W)
             BLAS.gemv(W, x, alpha: invSD, into: &h)
         }
@@ -169,9 +173,12 @@ public struct TwoLayerWeightEnsemble: Sendable {
 /// degree-12 Taylor polynomial after the reduction e = 2^k e^r, |r| <= ln2/2 (relative error of e ~ 2e-16). Absolute
 /// error of tanh ~ 3e-16 (a few ulps near |u| ~ 1; absolute rather than relative accuracy as u -> 0), ample for
 /// trajectories whose statistics are O(1/sqrt(N E)).
-enum FastTanh {
-    @inline(__always) static func tanh4(_ u: SIMD4<Double>) -> SIMD4<Double> {
-        let x = pointwiseMin(pointwiseMax(2 * u, SIMD4(repeating: -700)), SIMD4(repeating: 700))
+public enum FastTanh {
+    @inline(__always) public static func tanh4(_ u: SIMD4<Double>) -> SIMD4<Double> {
+        let lo = SIMD4<Double>(repeating: -700), hi = SIMD4<Double>(repeating: 700)
+        var x = 2 * u
+        x.replace(with: lo, where: x .< lo)
+        x.replace(with: hi, where: x .> hi)
         let shifter = SIMD4<Double>(repeating: 6755399441055744.0)          // 1.5 * 2^52: rounds to an integer
         let kd = x * 1.4426950408889634 + shifter
         let k = kd - shifter
