@@ -39,11 +39,11 @@ public enum EnsembleMemory {
 /// It follows the same trajectory law as the field-form `TwoLayerEnsemble` (h_i = w_i.x/sqrt(D) evolves by a rank-1
 /// update); this form exists so that the dimension D is part of the cost, as in the weight-space port.
 ///
-/// Implementation: members run in parallel (`ThreadPolicy.parallelFor`, static assignment, so results do not depend on
-/// the thread count). Each member's W (N D doubles, 40 KB at N = 512, D = 10) stays in cache for all T steps; one
-/// fused pass per step updates W_i and w_i, recomputes h_i = W_i.x/sqrt(D), evaluates tanh once and accumulates f and
-/// K, so the inner loop allocates nothing. Memory: threads x N (D + 4) doubles of work space plus the E x T x 2
-/// recorded values (the E x N x D weights of all members are never held at once).
+/// Implementation: members are trained in chunks of 8 (`trainChunk`: one BLAS rank-1 update and one gemv per step
+/// for the whole chunk, then one allocation-free SIMD pass for tanh, phi', f, K and the readouts); chunks run in
+/// parallel (`ThreadPolicy.parallelMap`) and each member draws from its own stream, so results are bitwise independent
+/// of the thread count. tanh is `FastTanh` (absolute error ~3e-16). Memory: per thread one chunk's weights, plus the
+/// E x T x 2 recorded values (the E x N x D weights of all members are never held at once); checked up front.
 public struct TwoLayerWeightEnsemble: Sendable {
     public var width: Int
     public var inputDimension: Int
@@ -77,6 +77,7 @@ public struct TwoLayerWeightEnsemble: Sendable {
                                  hint: "weight-space ensemble: \(workers) thread(s) x \(Self.chunk) members x N (D + 5) doubles of weights and work space plus E x T x 2 recorded values (N = \(N), D = \(D), E = \(E), T = \(T)); reduce members, steps, width or input_dimension, or use fewer threads")
         let clock = Stopwatch()
         let kx = problem.inputKernel[0, 0]
+        guard kx > 0 else { throw SolvableError.invalidParameter(name: "input_kernel", value: "\(kx)", allowed: "|x|^2/D > 0") }
         // a fixed input with |x|^2/D = K^x (only |x| matters: the rows of W are isotropic)
         var xr = RandomStream(seed: seed, point: 0, sample: 0, purpose: "two-layer-weight-ensemble-input")
         var x = xr.gaussians(D)
