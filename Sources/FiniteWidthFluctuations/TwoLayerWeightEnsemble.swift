@@ -158,7 +158,15 @@ public struct TwoLayerWeightEnsemble: Sendable {
                     if last { continue }
                     // this member's GD step, while its rows are in L1: G = (eta gamma0 Delta / sqrt(D)) g, w += eta gamma0 Delta phi
                     let cW = eta * g0 * d[m] * invSD, cw = eta * g0 * d[m]
-                    for i in (m * Np)..<((m + 1) * Np) { Gp[i] = cW * gp[i]; wp[i] += cw * pp[i] }
+                    var j = m * Np
+                    while j < (m + 1) * Np {
+                        let gv = UnsafeRawPointer(gp + j).loadUnaligned(as: SIMD4<Double>.self)
+                        let pv = UnsafeRawPointer(pp + j).loadUnaligned(as: SIMD4<Double>.self)
+                        let wv = UnsafeRawPointer(wp + j).loadUnaligned(as: SIMD4<Double>.self)
+                        UnsafeMutableRawPointer(Gp + j).storeBytes(of: cW * gv, as: SIMD4<Double>.self)
+                        UnsafeMutableRawPointer(wp + j).storeBytes(of: wv + cw * pv, as: SIMD4<Double>.self)
+                        j += 4
+                    }
                 }
             } } } } }
             if last { break }
