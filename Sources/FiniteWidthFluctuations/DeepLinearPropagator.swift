@@ -65,7 +65,27 @@ public struct DeepLinearPropagator {
 
     /// The DMFT saddle point (Euler Delta), by iterating the closed deep-linear equations (causal: converges in
     /// at most ~L T sweeps). Hats are zero at the saddle.
+    /// `maxIterations` (1...1_000_000) and `tolerance` (in (0, 1], on the largest relative change of a variable per
+    /// sweep) are validated; a budget that runs out returns the current iterate with status `maxIterations` and a
+    /// message naming this solver (`DeepLinearPropagator.saddleSolverName`).
     public func saddle(maxIterations: Int = 2000, tolerance: Double = 1e-13) throws -> (x: [Double], record: ConvergenceRecord) {
+        try Validate.inRange("max_iterations", maxIterations, 1...1_000_000)
+        guard tolerance.isFinite, tolerance > 0, tolerance <= 1 else {
+            throw SolvableError.invalidParameter(name: "tolerance", value: "\(tolerance)", allowed: "a number in (0, 1]")
+        }
+        var (x, record) = try saddleIteration(maxIterations: maxIterations, tolerance: tolerance)
+        if record.status != .converged {
+            record.message = "\(Self.saddleSolverName): \(record.status.rawValue) after \(record.iterations) sweeps, largest relative change \(record.residualHistory.last ?? .nan) (tolerance \(tolerance))"
+                + (record.status == .diverged ? "; non-finite kernels (learning rate or gamma0 too large?)" : "; raise max_iterations or loosen tolerance")
+            if !x.allSatisfy(\.isFinite) { x = x.map { $0.isFinite ? $0 : .nan } }
+        }
+        return (x, record)
+    }
+
+    /// Name of the saddle solver in records, messages and the CLI's exit-3 line.
+    public static let saddleSolverName = "deep-linear DMFT saddle (fixed-point sweeps)"
+
+    func saddleIteration(maxIterations: Int, tolerance: Double) throws -> (x: [Double], record: ConvergenceRecord) {
         let clock = Stopwatch()
         var x = [Double](repeating: 0, count: variableCount)
         for l in 1...L { for i in 0..<T2 { x[oH(l) + i] = 1; x[oG(l) + i] = 1 } }
@@ -197,12 +217,17 @@ public struct DeepLinearPropagator {
 
     /// N Var Delta(t) and N Var K(t) (and <K(t)>) from Sigma = -[grad^2 S]^{-1} at the saddle. Memory: the dense
     /// Hessian and its finite-difference columns take about 16 n^2 bytes; refused above `memoryCap`.
-    public func fluctuations(step: Double = 1e-5, memoryCap: Int = 2 << 30) throws -> (delta: [Double], kernel: [Double], varDelta: [Double], varKernel: [Double], record: ConvergenceRecord) {
+    public func fluctuations(step: Double = 1e-5, memoryCap: Int = 2 << 30, maxIterations: Int = 2000, tolerance: Double = 1e-13) throws -> (delta: [Double], kernel: [Double], varDelta: [Double], varKernel: [Double], record: ConvergenceRecord) {
         let n = variableCount
         if n * n * 8 * 2 > memoryCap {
             throw SolvableError.insufficientMemory(needed: n * n * 16, available: memoryCap, hint: "reduce steps or depth (n = \(n) variables)")
         }
-        let (x0, rec) = try saddle()
+        let (x0, rec) = try saddle(maxIterations: maxIterations, tolerance: tolerance)
+        if rec.status == .diverged {
+            // no Hessian at a non-finite point: the record says why, the curves are NaN (never written to files)
+            let nan = [Double](repeating: .nan, count: T)
+            return (nan, nan, nan, nan, rec)
+        }
         var Hs = Matrix(rows: n, cols: n)
         let cols: [[Double]] = try ThreadPolicy.parallelMap(n) { j in
             var xp = x0, xm = x0

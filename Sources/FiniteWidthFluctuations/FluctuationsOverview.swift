@@ -16,6 +16,12 @@ import NumericalCore
 /// * Ensembles: `TwoLayerEnsemble` (field form, identical to `TwoLayerWeightSpace` GD to rounding),
 ///   `DeepLinearEnsemble` (P = 1, BLAS), all seeded per (width, member) and parallel over members.
 ///   `DeepLinearEnsemble` duplicates the deep-linear network trainer the DMFT module's tests will need.
+///   `TwoLayerWeightEnsemble`: the same two-layer law in weight space (W in R^{N x D}, P = 1), BLAS-batched over
+///   chunks of members with a SIMD tanh (`FastTanh`): benchmark case 5. Every ensemble checks its memory estimate
+///   first (`EnsembleMemory`, refused with the estimate and what to reduce).
+/// * Solver records: the deep-linear saddle has a validated `maxIterations`/`tolerance` budget and names itself
+///   (`DeepLinearPropagator.saddleSolverName`); the two-layer propagator is a causal sweep (no budget) recorded
+///   `diverged` on non-finite values; ensemble training that blows up is recorded `diverged` by the ensemble command.
 /// * `DeepLinearPropagator`: trained deep linear networks, P = 1, from the Hessian of the full action (section 6),
 ///   exact-discrete (default) or Euler Delta. Its saddle solver duplicates the deep-linear DMFT solver of
 ///   `MeanFieldDynamics` (dmft.md 5).

@@ -71,7 +71,7 @@ enum FluctuationsCommon {
                     [("note", .string("index = layer l - 1; N Cov = V min(l, l') forward, V min(L-l+1, L-l'+1) backward"))])
         case "deep-linear":
             let pr = try DeepLinearPropagator(depth: p.int("depth"), steps: T, gamma0: p.double("gamma0"), eta: p.double("eta"), y: p.double("y"))
-            let f = try pr.fluctuations()
+            let f = try pr.fluctuations(maxIterations: p.int("max_iterations"), tolerance: p.double("tolerance"))
             return (["delta", "kernel"], [f.delta, f.kernel], [f.varDelta, f.varKernel], [f.record],
                     [("method", .string("Hessian of the full DMFT action (spec section 6), exact discrete-time Delta; \(pr.variableCount) variables")),
                      ("kernel_signal_to_noise", .numbers(zip(f.kernel, f.varKernel).map { $1 > 0 ? $0 * $0 / $1 : 0 }))])
@@ -145,7 +145,22 @@ public enum FluctuationsTheoryTask: ComputeTask {
         "solvable fluctuations theory --model deep-init --activation relu --depth 6",
         "solvable fluctuations theory --model deep-linear --depth 3 --gamma0 1 --eta 0.015 --steps 8",
     ]
-    public static let parameters: [ParameterSpec] = FluctuationsCommon.problemParameters
+    public static let parameters: [ParameterSpec] = FluctuationsCommon.problemParameters + [
+        ParameterSpec("max_iterations", .int(1...1_000_000), default: .int(2000),
+                      help: "deep-linear: iteration budget of the DMFT saddle (fixed-point sweeps); the other models are closed forms or causal sweeps"),
+        ParameterSpec("tolerance", .double(1e-16...1), default: .double(1e-13),
+                      help: "deep-linear: saddle tolerance on the largest relative change of a variable per sweep"),
+    ]
+
+    /// Name of the solver behind each model's theory record (shown by the CLI when it exits 3).
+    public static func solverName(model: String, activation: String) -> String {
+        switch model {
+        case "deep-linear": return DeepLinearPropagator.saddleSolverName
+        case "two-layer": return activation == "linear" ? "two-layer linear exact reduction (closed form)" : "two-layer propagator (causal forward sweep + quadrature)"
+        case "eos": return "two-layer linear exact reduction (closed form, edge of stability)"
+        default: return "\(model) closed form"
+        }
+    }
 
     public static func run(_ p: Parameters, _ ctx: RunContext) throws -> TaskOutput {
         let c = try FluctuationsCommon.theoryCurves(p, ctx)
@@ -155,7 +170,8 @@ public enum FluctuationsTheoryTask: ComputeTask {
                                             summaryExtra: [("model", .string(p.string("model")))] + c.notes,
                                             plotTitle: "theory N Var (\(p.string("model")))", xLabel: p.string("model") == "deep-init" ? "layer" : "t",
                                             plotSeries: zip(c.names, c.variance).map { ($0, $1, nil) })
-        out.records = c.records.enumerated().map { ("theory_\($0.offset)", $0.element) }
+        let solver = solverName(model: p.string("model"), activation: p.string("activation"))
+        out.records = c.records.enumerated().map { (c.records.count == 1 ? solver : "\(solver) \($0.offset)", $0.element) }
         return out
     }
 }
@@ -212,12 +228,32 @@ public enum FluctuationsEnsembleTask: ComputeTask {
         }
         let n = series[0].mean.count
         let x = p.string("model") == "deep-init" ? (1...n).map(Double.init) : FluctuationsCommon.times(n)
-        return FluctuationsCommon.output(names: names, x: x,
+        var out = FluctuationsCommon.output(names: names, x: x,
                                          columns: [("mean", series.map(\.mean)), ("mean_se", series.map(\.meanStandardError)),
                                                    ("n_var", series.map(\.scaledVariance)), ("n_var_se", series.map(\.scaledVarianceStandardError))],
                                          summaryExtra: extra, plotTitle: "ensemble N Var (N = \(N), E = \(E))",
                                          xLabel: p.string("model") == "deep-init" ? "layer" : "t",
                                          plotSeries: zip(names, series).map { ($0, $1.scaledVariance, $1.scaledVarianceStandardError) })
+        out.records = [("ensemble training (full-batch GD of each member)", trainingRecord(series: series, names: names, members: E))]
+        return out
+    }
+
+    /// Training is not iterative, but a member can blow up (learning rate too large): the record is `diverged` when
+    /// any member's trajectory is non-finite, and says how many members and which observables (the CLI exits 3;
+    /// output files refuse the NaN statistics).
+    public static func trainingRecord(series: [EnsembleSeries], names: [String], members E: Int) -> ConvergenceRecord {
+        var bad = Set<Int>(), where_: [String] = []
+        for (name, s) in zip(names, series) {
+            var any = false
+            for (e, v) in s.values.enumerated() where !v.allSatisfy(\.isFinite) { bad.insert(e); any = true }
+            if any { where_.append(name) }
+        }
+        var r = ConvergenceRecord.closedForm()
+        if !bad.isEmpty {
+            r.status = .diverged
+            r.message = "\(bad.count) of \(E) members diverged (non-finite \(where_.joined(separator: ", "))); reduce eta or gamma0"
+        }
+        return r
     }
 }
 
