@@ -95,12 +95,21 @@ public enum CapacityEstimator {
         try Validate.inRange("trials", trials, 1...1_000_000)
         try Validate.inRange("neurons", neurons, 2...100_000)
         return try estimate(trials: trials, start: start, maxPatterns: maxPatterns, criterion: criterion, neurons: neurons) { p in
-            let ok: [Bool] = try ThreadPolicy.parallelMap(trials, threads: threads) { t in
-                var rng = RandomStream(seed: seed, point: (pointID << 32) | UInt64(p), sample: UInt64(t), purpose: "patterns")
-                return try model.trialSucceeds(neurons: neurons, patterns: p, criterion: criterion, rng: &rng)
-            }
-            return ok.filter { $0 }.count
+            try successes(model: model, neurons: neurons, patterns: p, criterion: criterion, trials: trials, seed: seed,
+                          pointID: pointID, threads: threads)
         }
+    }
+
+    /// Successes out of `trials` random sequences at one P (the counter of `estimateP50`): trial t draws from
+    /// RandomStream(seed, point: (pointID << 32) | P, sample: t), trials in parallel; the count is independent of
+    /// the number of threads.
+    public static func successes(model: MemoryModel, neurons: Int, patterns p: Int, criterion: RecallCriterion, trials: Int,
+                                 seed: UInt64, pointID: UInt64 = 0, threads: Int? = nil) throws -> Int {
+        let ok: [Bool] = try ThreadPolicy.parallelMap(trials, threads: threads) { t in
+            var rng = RandomStream(seed: seed, point: (pointID << 32) | UInt64(p), sample: UInt64(t), purpose: "patterns")
+            return try model.trialSucceeds(neurons: neurons, patterns: p, criterion: criterion, rng: &rng)
+        }
+        return ok.filter { $0 }.count
     }
 
     /// The search of spec §6 around a user success counter `successes(P)` (out of `trials`).
