@@ -82,6 +82,11 @@ public struct CapacityEstimate: Sendable {
     public var seconds: Double
     /// True when the search hit `maxPatterns` before bracketing (p50 is then a lower bound).
     public var capped: Bool
+    /// The search as a solver record: `converged` when P_50 was bracketed and bisected to
+    /// P_hi - P_lo <= max(1, ceil(0.01 P_lo)); `maxIterations` when the budget `maxPatterns` ran out first.
+    /// Iterations = evaluated P; residual history = relative bracket width (P_hi - P_lo) / P_lo after each
+    /// evaluation (infinity while unbracketed); tolerance 0.01.
+    public var record: ConvergenceRecord
 }
 
 /// The P_50 estimation protocol of spec §6: s(P) from `trials` >= 200 independent sequences per P; start from a
@@ -95,12 +100,28 @@ public enum CapacityEstimator {
         try Validate.inRange("trials", trials, 1...1_000_000)
         try Validate.inRange("neurons", neurons, 2...100_000)
         return try estimate(trials: trials, start: start, maxPatterns: maxPatterns, criterion: criterion, neurons: neurons) { p in
-            let ok: [Bool] = try ThreadPolicy.parallelMap(trials, threads: threads) { t in
-                var rng = RandomStream(seed: seed, point: (pointID << 32) | UInt64(p), sample: UInt64(t), purpose: "patterns")
-                return try model.trialSucceeds(neurons: neurons, patterns: p, criterion: criterion, rng: &rng)
-            }
-            return ok.filter { $0 }.count
+            try successes(model: model, neurons: neurons, patterns: p, criterion: criterion, trials: trials, seed: seed,
+                          pointID: pointID, threads: threads)
         }
+    }
+
+    /// Successes out of `trials` random sequences at one P (the counter of `estimateP50`): trial t draws from
+    /// RandomStream(seed, point: (pointID << 32) | P, sample: t), trials in parallel; the count is independent of
+    /// the number of threads.
+    public static func successes(model: MemoryModel, neurons: Int, patterns p: Int, criterion: RecallCriterion, trials: Int,
+                                 seed: UInt64, pointID: UInt64 = 0, threads: Int? = nil) throws -> Int {
+        try Validate.inRange("trials", trials, 1...1_000_000)
+        try Validate.inRange("neurons", neurons, 2...100_000)
+        try Validate.inRange("patterns", p, 1...100_000_000)
+        let workers = max(1, min(trials, threads ?? ThreadPolicy.threads))
+        let per = model.bytesPerTrial(neurons: neurons, patterns: p)
+        try MemoryBudget.check(per.multipliedReportingOverflow(by: workers).overflow ? .max : per * workers,
+                               hint: "P = \(p) patterns of N = \(neurons) neurons on \(workers) threads; lower max_patterns, N or --threads")
+        let ok: [Bool] = try ThreadPolicy.parallelMap(trials, threads: threads) { t in
+            var rng = RandomStream(seed: seed, point: (pointID << 32) | UInt64(p), sample: UInt64(t), purpose: "patterns")
+            return try model.trialSucceeds(neurons: neurons, patterns: p, criterion: criterion, rng: &rng)
+        }
+        return ok.filter { $0 }.count
     }
 
     /// The search of spec §6 around a user success counter `successes(P)` (out of `trials`).
@@ -108,9 +129,17 @@ public enum CapacityEstimator {
                                 successes: (Int) throws -> Int) throws -> CapacityEstimate {
         let clock = Stopwatch()
         var memo: [Int: Int] = [:]
+        var widths: [Double] = []
+        func width() -> Double {
+            let lo = memo.filter { Double($0.value) / Double(trials) >= 0.5 }.keys.max()
+            let hi = memo.filter { Double($0.value) / Double(trials) < 0.5 }.keys.min()
+            guard let h = hi, let l = lo ?? (h == 2 ? 1 : nil), h > l else { return .infinity }
+            return Double(h - l) / Double(l)
+        }
         func s(_ p: Int) throws -> Double {
             if let k = memo[p] { return Double(k) / Double(trials) }
             let k = try successes(p); memo[p] = k
+            widths.append(width())
             return Double(k) / Double(trials)
         }
         let minP = 2
@@ -167,7 +196,10 @@ public enum CapacityEstimator {
         }
         let iLo = points.filter { $0.lower > 0.5 }.map(\.patterns).max().map(Double.init) ?? 1
         let iHi = points.filter { $0.upper < 0.5 }.map(\.patterns).min().map(Double.init) ?? .infinity
+        let record = ConvergenceRecord(status: capped ? .maxIterations : .converged, iterations: memo.count, residualHistory: widths,
+                                       tolerance: 0.01, elapsedSeconds: clock.elapsed,
+                                       message: capped ? "P_50 not bracketed: s(P) >= 1/2 up to the budget max_patterns = \(maxPatterns) (P_50 > \(lo) is a lower bound)" : nil)
         return CapacityEstimate(criterion: criterion, neurons: neurons, trials: trials, pLow: lo, pHigh: hi, p50: p50,
-                                intervalLower: iLo, intervalUpper: iHi, points: points, seconds: clock.elapsed, capped: capped)
+                                intervalLower: iLo, intervalUpper: iHi, points: points, seconds: clock.elapsed, capped: capped, record: record)
     }
 }

@@ -71,6 +71,7 @@ public struct PatternSet: Sendable {
     public static func biased(neurons: Int, count: Int, bias: Double, rng: inout RandomStream) throws -> PatternSet {
         try Validate.inRange("neurons", neurons, 2...1_000_000)
         try Validate.inRange("patterns", count, 1...100_000_000)
+        try MemoryBudget.check(2 * MemoryBudget.patternBytes(neurons: neurons, patterns: count), hint: "P = \(count) patterns of N = \(neurons) neurons; lower P or N")
         try Validate.inRange("bias", bias, -1...1)
         var v = [Int8](repeating: 1, count: neurons * count)
         if bias == 0 {
@@ -93,6 +94,7 @@ public struct PatternSet: Sendable {
         try Validate.inRange("neurons", neurons, 2...1_000_000)
         try Validate.inRange("patterns", count, 1...100_000_000)
         try Validate.inRange("similarity", similarity, 0...1)
+        try MemoryBudget.check(2 * MemoryBudget.patternBytes(neurons: neurons, patterns: count), hint: "P = \(count) patterns of N = \(neurons) neurons; lower P or N")
         let t: [Int8] = (0..<neurons).map { _ in rng.rademacher() > 0 ? 1 : -1 }
         var v = [Int8](repeating: 1, count: neurons * count)
         for mu in 0..<count {

@@ -472,48 +472,53 @@ public struct SequenceNetwork: Sendable {
         var targets: [Bool: ([Float], [Float])] = [:]
         for term in terms where targets[term.successor] == nil {
             var td = [Float](repeating: 0, count: p * n)
-            for mu in 0..<p { if let t = target(mu, successor: term.successor) { for i in 0..<n { td[mu * n + i] = x[t * n + i] } } }
             var tx = td
-            for k in 0..<(p * n) { tx[k] *= x[k] }
+            x.withUnsafeBufferPointer { xp in td.withUnsafeMutableBufferPointer { dp in tx.withUnsafeMutableBufferPointer { tp in
+                for mu in 0..<p {
+                    guard let t = target(mu, successor: term.successor) else { continue }
+                    for i in 0..<n { let v = xp[t * n + i]; dp[mu * n + i] = v; tp[mu * n + i] = v * xp[mu * n + i] }
+                }
+            } } }
             targets[term.successor] = (td, tx)
         }
         let tables = terms.map { coefficientTables($0.separation) }
         let relErr = 2 * Double(p + 3) * 0x1p-24
         let b = max(1, min(blockRows, last))
         var gRow = [Int](repeating: 0, count: b * p)
+        var gF = [Float](repeating: 0, count: b * p)
         var cBlk = [Float](repeating: 0, count: b * p), eBlk = [Float](repeating: 0, count: b * p)
         var hBlk = [Float](repeating: 0, count: b * n), yBlk = [Float](repeating: 0, count: b * n)
         var scales = [Double](repeating: 0, count: b)
         var start = 0
         while start < last {
             let rows = min(b, last - start)
-            gRow.withUnsafeMutableBufferPointer { gp in
-                patterns.packed.withUnsafeBufferPointer { pk in
-                    let w = patterns.words
-                    for r in 0..<rows {
-                        let nu = start + r
-                        for mu in 0..<p {
-                            var d = 0
-                            for k in 0..<w { d &+= (pk[nu * w + k] ^ pk[mu * w + k]).nonzeroBitCount }
-                            gp[r * p + mu] = n - 2 * d
-                        }
-                    }
-                }
-            }
+            // Overlaps g = xi^nu . xi^mu of the block by sgemm (exact: integers |g| <= N < 2^24); cheaper than the
+            // XOR + popcount of the packed words, which compiles to a software popcount on baseline x86-64.
+            x.withUnsafeBufferPointer { xp in gF.withUnsafeMutableBufferPointer { gfp in
+                BLAS.sgemm(m: p, n: rows, k: n, xp.baseAddress!, lda: n, transposeA: true, xp.baseAddress! + start * n, ldb: n,
+                           transposeB: false, gfp.baseAddress!, ldc: p, alpha: 1, beta: 0)
+            } }
+            gRow.withUnsafeMutableBufferPointer { gp in gF.withUnsafeBufferPointer { gfp in
+                for k in 0..<(rows * p) { gp[k] = Int(gfp[k]) }
+            } }
             for r in 0..<rows { scales[r] = 0 }
-            for k in 0..<(rows * n) { hBlk[k] = 0 }
+            hBlk.withUnsafeMutableBufferPointer { hp in _ = hp.initialize(repeating: 0) }
             for (ti, term) in terms.enumerated() {
                 let (td, tx) = targets[term.successor]!
                 let (ct, et, st) = tables[ti]
                 let w = abs(term.weight)
-                for r in 0..<rows {
-                    var sc = 0.0
-                    for mu in 0..<p {
-                        let idx = gRow[r * p + mu] + n
-                        cBlk[r * p + mu] = ct[idx]; eBlk[r * p + mu] = et[idx]; sc += st[idx]
-                    }
-                    scales[r] += w * sc
-                }
+                gRow.withUnsafeBufferPointer { gp in cBlk.withUnsafeMutableBufferPointer { cp in eBlk.withUnsafeMutableBufferPointer { ep in
+                    ct.withUnsafeBufferPointer { ctp in et.withUnsafeBufferPointer { etp in st.withUnsafeBufferPointer { stp in
+                        for r in 0..<rows {
+                            var sc = 0.0
+                            for mu in 0..<p {
+                                let idx = gp[r * p + mu] + n
+                                cp[r * p + mu] = ctp[idx]; ep[r * p + mu] = etp[idx]; sc += stp[idx]
+                            }
+                            scales[r] += w * sc
+                        }
+                    } } }
+                } } }
                 td.withUnsafeBufferPointer { tdp in cBlk.withUnsafeBufferPointer { cp in hBlk.withUnsafeMutableBufferPointer { hp in
                     BLAS.sgemm(m: n, n: rows, k: p, tdp.baseAddress!, lda: n, transposeA: false, cp.baseAddress!, ldb: p,
                                transposeB: false, hp.baseAddress!, ldc: n, alpha: Float(term.weight), beta: 1)
@@ -523,10 +528,10 @@ public struct SequenceNetwork: Sendable {
                         BLAS.sgemm(m: n, n: rows, k: p, txp.baseAddress!, lda: n, transposeA: false, ep.baseAddress!, ldb: p,
                                    transposeB: false, yp.baseAddress!, ldc: n, alpha: Float(term.weight), beta: 0)
                     } } }
-                    for r in 0..<rows {
-                        let xb = (start + r) * n
-                        for i in 0..<n { hBlk[r * n + i] += x[xb + i] * yBlk[r * n + i] }
-                    }
+                    x.withUnsafeBufferPointer { xp in yBlk.withUnsafeBufferPointer { yp in hBlk.withUnsafeMutableBufferPointer { hp in
+                        let xb = start * n
+                        for k in 0..<(rows * n) { hp[k] += xp[xb + k] * yp[k] }
+                    } } }
                 }
             }
             var blockFailed = false

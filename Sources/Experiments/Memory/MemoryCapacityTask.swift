@@ -196,6 +196,7 @@ public enum MemoryCapacityTask: ComputeTask {
             ("scaling_exponents", .array(ex.map { .object([("model", .string($0.0)), ("criterion", .string($0.1)),
                                                             ("slope", .number($0.2)), ("slope_error", .number($0.3))]) })),
             ("trials", .int(p.int("trials"))), ("seed", .int(Int(ctx.seed)))]))
+        out.records = rows.map { r in ("P_50 search \(r.model) N=\(r.neurons) \(r.criterion.rawValue)", r.estimate.record) }
         out.tables = [("capacity", table(rows)), ("capacity_points", pointsTable(rows))]
         for c in crit { out.plots.append(("capacity_\(c.rawValue)", plot(rows, criterion: c, title: "\(c.rawValue) capacity P_50 vs N"))) }
         let inside = rows.filter(\.inside).count

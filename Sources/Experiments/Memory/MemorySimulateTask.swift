@@ -14,9 +14,25 @@ enum MemoryArgs {
 
     /// Patterns: a user file (.npy / CSV of +-1 rows), else random / biased / template patterns.
     static func patterns(_ p: Parameters, seed: UInt64) throws -> PatternSet {
-        if let f = p.optionalString("patterns_file") { return try PatternSet(rows: CSV.readRows(f)) }
+        if let f = p.optionalString("patterns_file") {
+            let rows: [[Double]]
+            do { rows = try CSV.readRows(f) } catch SolvableError.invalidInput(_, let detail) {
+                throw SolvableError.invalidParameter(name: "patterns_file", value: f, allowed: "a .npy or CSV file of +-1 rows of equal length (\(detail))")
+            }
+            guard !rows.isEmpty else {
+                throw SolvableError.invalidParameter(name: "patterns_file", value: f, allowed: "a .npy or CSV file with at least one row of +-1 entries (this one is empty)")
+            }
+            let pats: PatternSet
+            do { pats = try PatternSet(rows: rows) } catch SolvableError.invalidParameter(_, let value, let allowed) {
+                throw SolvableError.invalidParameter(name: "patterns_file", value: "\(value) in \(f)", allowed: allowed)
+            }
+            try MemoryBudget.check(MemoryBudget.trialBytes(neurons: pats.neurons, patterns: pats.count), hint: "P = \(pats.count) patterns of N = \(pats.neurons) neurons from \(f)")
+            return pats
+        }
         var rng = RandomStream(seed: seed, point: 0, sample: 0, purpose: "patterns")
         let n = p.int("neurons"), count = p.int("patterns")
+        try MemoryBudget.check(MemoryBudget.trialBytes(neurons: n, patterns: count, pseudoinverse: p.optionalString("network") == "gpi"),
+                               hint: "P = \(count) patterns of N = \(n) neurons; lower patterns or neurons")
         if p.double("similarity") > 0 { return try PatternSet.template(neurons: n, count: count, similarity: p.double("similarity"), rng: &rng) }
         return try PatternSet.biased(neurons: n, count: count, bias: p.double("bias"), rng: &rng)
     }
