@@ -96,7 +96,7 @@ public enum RunEnvironment {
 
 /// The manifest of one command run: parameters, seed, environment, wall time and solver status.
 public func makeManifest(command: String, parameters: JSONValue, seed: UInt64, wallSeconds: Double,
-                         output: TaskOutput, files: [String]) -> JSONValue {
+                         output: TaskOutput, files: [String], note: String? = nil) -> JSONValue {
     .object([
         ("command", .string(command)),
         ("parameters", parameters),
@@ -107,5 +107,6 @@ public func makeManifest(command: String, parameters: JSONValue, seed: UInt64, w
         ("solvers", .object(output.records.map { ($0.name, $0.record.json) })),
         ("agreement", .array(output.agreement.map(\.json))),
         ("files", .array(files.map { .string($0) })),
+        ("note", note.map { .string($0) } ?? .null),
     ])
 }

@@ -88,10 +88,14 @@ enum CLIRunner {
         ctx.log("\(task.name): starting (threads \(ctx.threads), seed \(ctx.seed))")
         let output = try task.run(params, ctx)
         let wall = clock.elapsed
+        var withheld: String? = nil
         if var d = dir {
-            try d.write(output)
+            do { try d.write(output) } catch let e as SolvableError where !output.status.isConverged {
+                // a failed solver's NaN results are withheld (never written silently); the manifest says so
+                withheld = e.description
+            }
             let manifest = makeManifest(command: task.name, parameters: params.json, seed: ctx.seed, wallSeconds: wall,
-                                        output: output, files: d.written + ["manifest.json"])
+                                        output: output, files: d.written + ["manifest.json"], note: withheld)
             try d.write("manifest.json", text: manifest.serialized() + "\n")
             dir = d
             ctx.log("wrote \(d.written.count) files to \(d.url.path)")
@@ -110,7 +114,7 @@ enum CLIRunner {
         }
         if !output.status.isConverged {
             let bad = output.records.first { !$0.record.status.isConverged }!
-            throw SolvableError.notConverged(solver: bad.name, detail: "\(bad.record.status.rawValue) after \(bad.record.iterations) iterations, residual \(bad.record.finalResidual) (tolerance \(bad.record.tolerance))\(bad.record.message.map { "; " + $0 } ?? "")")
+            throw SolvableError.notConverged(solver: bad.name, detail: "\(bad.record.status.rawValue) after \(bad.record.iterations) iterations, residual \(bad.record.finalResidual) (tolerance \(bad.record.tolerance))\(bad.record.message.map { "; " + $0 } ?? "")\(withheld.map { "; outputs withheld: " + $0 } ?? "")")
         }
     }
 

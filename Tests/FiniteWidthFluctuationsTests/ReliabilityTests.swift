@@ -128,8 +128,11 @@ struct FluctuationsReliabilityTests {
 
         let dir = try scratch("nan") + "/out"
         let written = try runSolvable(ens + ["--out", dir])
-        #expect(written.status != 0, "NaN statistics written silently")
+        // the solver failed: exit 3, the NaN statistics are withheld and the manifest says why
+        #expect(written.status == 3, "NaN statistics written silently (status \(written.status))")
         #expect(written.stderr.contains("NaN"), "\(written.stderr)")
+        let manifest = try String(contentsOfFile: dir + "/manifest.json", encoding: .utf8)
+        #expect(manifest.contains("\"status\": \"diverged\"") && manifest.contains("refusing to write NaN"), "\(manifest)")
         if let csv = try? String(contentsOfFile: dir + "/fluctuations.csv", encoding: .utf8) {
             #expect(!csv.lowercased().contains("nan"), "NaN reached fluctuations.csv")
         }
