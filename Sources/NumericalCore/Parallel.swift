@@ -32,24 +32,43 @@ public enum ThreadPolicy {
     /// `body` must write only to item-specific storage.
     public static func parallelFor(_ count: Int, threads: Int? = nil, _ body: (Int) throws -> Void) rethrows {
         let workers = min(max(1, threads ?? configured), max(1, count))
+        enterParallelRegion()
+        defer { leaveParallelRegion() }
         if workers == 1 {
-            try BLASRuntime.withThreads(1) { for i in 0..<count { try body(i) } }
+            for i in 0..<count { try body(i) }
             return
         }
         try withoutActuallyEscaping(body) { body in
             let errors = ErrorBox()
-            BLASRuntime.withThreads(1) {
-                DispatchQueue.concurrentPerform(iterations: workers) { w in
-                    var i = w
-                    while i < count {
-                        if errors.hasError { return }
-                        do { try body(i) } catch { errors.set(error); return }
-                        i += workers
-                    }
+            DispatchQueue.concurrentPerform(iterations: workers) { w in
+                var i = w
+                while i < count {
+                    if errors.hasError { return }
+                    do { try body(i) } catch { errors.set(error); return }
+                    i += workers
                 }
             }
             if let e = errors.error { throw e }
         }
+    }
+
+    // BLAS runs single-threaded while any parallel region is active, in any thread of the process. The count of
+    // active regions makes concurrent regions (e.g. two library calls from different threads) safe: only the last
+    // one to finish restores the BLAS thread count.
+    private static let regionLock = NSLock()
+    nonisolated(unsafe) private static var activeRegions = 0
+    nonisolated(unsafe) private static var savedBLASThreads = 1
+
+    private static func enterParallelRegion() {
+        regionLock.lock(); defer { regionLock.unlock() }
+        if activeRegions == 0 { savedBLASThreads = BLASRuntime.threads; BLASRuntime.setThreads(1) }
+        activeRegions += 1
+    }
+
+    private static func leaveParallelRegion() {
+        regionLock.lock(); defer { regionLock.unlock() }
+        activeRegions -= 1
+        if activeRegions == 0 { BLASRuntime.setThreads(savedBLASThreads) }
     }
 
     /// Maps `body` over 0..<count in parallel, results in index order.
