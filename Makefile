@@ -22,8 +22,12 @@ build: deps
 run: build
 	.build/release/solvable reproduce --out out
 
+# The whole suite in release, then the parallel and I/O core (linear algebra, numerical core, parsers, outputs,
+# sweeps with their kill-and-resume test) under AddressSanitizer and ThreadSanitizer.
+SANITIZER_FILTER ?= --filter "LinearAlgebraTests|NumericalCoreTests|ExperimentsTests|SweepTests"
 test: deps
 	$(SWIFT) test -c release
+	$(MAKE) --no-print-directory test-sanitizers
 
 # The test suite under AddressSanitizer and ThreadSanitizer (debug builds in their own build folders).
 # Leak checking is off: Swift's process-lifetime globals are reported as leaks at exit.
