@@ -38,6 +38,8 @@ test-sanitizers: deps
 # Side-by-side benchmarks against numpy ports (bench/bench.py). Both sides run with their best BLAS kernel:
 # OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE are unset for this command only (Solvable then selects its core itself).
 bench: build
+	@python3 -c 'import numpy, scipy' 2>/dev/null || python3 -m pip install -q numpy scipy
+	@python3 -c 'import threadpoolctl' 2>/dev/null || python3 -m pip install -q threadpoolctl || true
 	.build/release/solvable bench blas
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python3 bench/bench.py
 
