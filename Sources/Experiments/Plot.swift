@@ -114,7 +114,9 @@ public struct Plot: Sendable {
         let W = width, H = height
         let left = 68.0, right = heatmap == nil ? 16.0 : 70.0, top = 30.0
         let legendRows = heatmap == nil ? series.filter { !$0.label.isEmpty }.count : 0
-        let legendCols = 2
+        // two legend columns unless a label would run into the next column (about 6 px per character at 11 px)
+        let longestLabel = series.map(\.label.count).max() ?? 0
+        let legendCols = Double(longestLabel) * 6.2 + 30 > (W - 84) / 2 ? 1 : 2
         let legendH = Double((legendRows + legendCols - 1) / legendCols) * 15
         let bottom = 54.0 + legendH
         let pw = W - left - right, ph = H - top - bottom
