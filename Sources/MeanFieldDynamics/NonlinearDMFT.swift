@@ -201,6 +201,8 @@ public enum NonlinearDMFT {
             } } }
             return k
         }
+        var overflowLayer: Int? = nil
+        var good: (Phi: [Matrix], G: [Matrix], A: [Matrix], B: [Matrix])? = nil
         for iter in 1...options.maxIterations {
             if options.freshSamples && iter > 1 {
                 xiU = (0...L).map { $0 == 0 ? Matrix(rows: 0, cols: 0) : normals($0, "u", iter) }
@@ -212,9 +214,16 @@ public enum NonlinearDMFT {
                 delta = ex.delta
             } else {
                 let euler = problem.eulerTrajectory(ntk: ntk)
+                if !euler.loss.allSatisfy(\.isFinite) {
+                    if let g = good { Phi = g.Phi; G = g.G; A = g.A; B = g.B }
+                    status = .diverged
+                    message = "the loss became non-finite at iteration \(iter) (returning the last iterate with a finite loss)"
+                    break
+                }
                 for t in 0..<T { for mu in 0..<problem.p { rho = DeepLinearDMFT.nanMax(rho, abs(euler.delta[t][mu] - delta[t][mu])) } }
                 delta = euler.delta
             }
+            good = (Phi, G, A, B)
             let dpad = problem.paddedDelta(delta)
             for l in 1...L {
                 // sources
@@ -249,6 +258,8 @@ public enum NonlinearDMFT {
                 var phiNew = BLAS.syrk(f.phi, transpose: true, alpha: 1 / Double(S))
                 var gNew = BLAS.syrk(f.g, transpose: true, alpha: 1 / Double(S))
                 phiNew.symmetrize(); gNew.symmetrize()
+                // a non-finite update is never applied: the state stays the last finite one, marked diverged
+                if !DeepLinearDMFT.allFinite(phiNew) || !DeepLinearDMFT.allFinite(gNew) { overflowLayer = l; break }
                 rho = DeepLinearDMFT.nanMax(rho, DeepLinearDMFT.nanMax(DeepLinearDMFT.damp(&Phi[l], phiNew, options.damping),
                                                                        DeepLinearDMFT.damp(&G[l], gNew, options.damping)))
                 if useJacobians {
@@ -257,6 +268,12 @@ public enum NonlinearDMFT {
                     if l < L { rho = DeepLinearDMFT.nanMax(rho, DeepLinearDMFT.damp(&A[l], resp.a, options.damping)) }
                     if l >= 2 { rho = DeepLinearDMFT.nanMax(rho, DeepLinearDMFT.damp(&B[l - 1], resp.b, options.damping)) }
                 }
+            }
+            if let l = overflowLayer {
+                if let g = good { Phi = g.Phi; G = g.G; A = g.A; B = g.B }
+                status = .diverged
+                message = "layer \(l) update became non-finite at iteration \(iter) (returning the last finite iterate)"
+                break
             }
             history.append(rho)
             progress?(iter, rho)

@@ -48,7 +48,8 @@ public enum DMFTBench {
         let problem = try DMFTProblem(data: d, depth: L, activation: .linear, gamma0: p.number("gamma0", default: 1.5),
                                       eta: p.number("eta", default: 0.025), timeSteps: T)
         let opts = DeepLinearDMFTOptions(tolerance: p.number("tolerance", default: 1e-10),
-                                         maxIterations: p.integer("max_iterations", default: 500))
+                                         maxIterations: p.integer("max_iterations", default: 500),
+                                         horizonContinuation: p.integer("horizon_continuation", default: 1) != 0)
         let clock = Stopwatch()
         let sol = try DeepLinearDMFT.solve(problem, options: opts)
         let seconds = clock.elapsed
