@@ -100,6 +100,15 @@ public enum DeepLinearDMFT {
         return out
     }
 
+    /// True when every entry is finite (a sum over the entries, which is non-finite otherwise or on overflow).
+    static func allFinite(_ m: Matrix) -> Bool {
+        m.storage.withUnsafeBufferPointer { p in
+            var acc = 0.0
+            for v in p { acc += v * 0 }
+            return acc == 0
+        }
+    }
+
     /// NaN-propagating maximum (a non-finite residual must never look converged).
     static func nanMax(_ a: Double, _ b: Double) -> Double { (a.isNaN || b.isNaN) ? .nan : max(a, b) }
 
@@ -137,18 +146,39 @@ public enum DeepLinearDMFT {
         var growth = 0
         var euler = problem.eulerTrajectory { _ in Matrix(rows: n, cols: n) }
         var message: String? = nil
+        // work space reused by every layer update (no fresh (T n)^2 allocations, hence no page faults, per sweep)
+        var zWork = Matrix(rows: tn, cols: tn), hWork = Matrix(rows: tn, cols: tn)
+        var overflowLayer: Int? = nil
+        // the state at the start of the current sweep, whose loss is finite (copy on write: one copy per layer)
+        var good: (H: [Matrix], G: [Matrix], A: [Matrix], B: [Matrix])? = nil
         for iter in 1...options.maxIterations {
             euler = problem.eulerTrajectory { t in ntk(H: H, G: G, L: L, n: n, t: t) }
+            if !euler.loss.allSatisfy(\.isFinite) {
+                // the kernels of the last sweep drive the loss to overflow: go back to the last good ones
+                if let g = good { H = g.H; G = g.G; A = g.A; B = g.B }
+                status = .diverged
+                message = "the loss became non-finite at sweep \(iter) (returning the last iterate with a finite loss)"
+                break
+            }
+            good = (H, G, A, B)
             var rho = 0.0
             for t in 0..<T { for mu in 0..<problem.p { rho = nanMax(rho, abs(euler.delta[t][mu] - delta[t][mu])) } }
             delta = euler.delta
             let dpad = problem.paddedDelta(delta)
             for l in 1...L {
                 let new = layerUpdate(hPrev: H[l - 1], gNext: G[l + 1], aPrev: A[l - 1], b: B[l], delta: dpad,
-                                      c0: c0, T: T, n: n, gi: options.gradientIndependence)
-                rho = nanMax(rho, nanMax(damp(&H[l], new.h, alpha), damp(&G[l], new.g, alpha)))
+                                      c0: c0, T: T, n: n, gi: options.gradientIndependence, z: &zWork, h: &hWork)
+                // a non-finite update is never applied: the state stays the last finite one, marked diverged
+                if !allFinite(hWork) || !allFinite(new.g) { overflowLayer = l; break }
+                rho = nanMax(rho, nanMax(damp(&H[l], hWork, alpha), damp(&G[l], new.g, alpha)))
                 if l < L && !options.gradientIndependence { _ = damp(&A[l], new.a, alpha) }
                 if l >= 2 && !options.gradientIndependence { _ = damp(&B[l - 1], new.bPrev, alpha) }
+            }
+            if let l = overflowLayer {
+                if let g = good { H = g.H; G = g.G; A = g.A; B = g.B }
+                status = .diverged
+                message = "layer \(l) update became non-finite at sweep \(iter) (returning the last finite iterate)"
+                break
             }
             history.append(rho)
             progress?(iter, rho)
@@ -194,9 +224,10 @@ public enum DeepLinearDMFT {
         return norm > 0 ? (diff / norm).squareRoot() : diff.squareRoot()
     }
 
-    /// One layer of spec section 5 given its neighbours; returns H^l, G^l, A^l = C M_g, B^{l-1} = M_g D.
+    /// One layer of spec section 5 given its neighbours; writes H^l into `h` (using `z` as work space, both
+    /// (T n) x (T n)) and returns G^l, A^l = C M_g, B^{l-1} = M_g D.
     static func layerUpdate(hPrev: Matrix, gNext: Matrix, aPrev: Matrix, b: Matrix, delta: [Double], c0: Double,
-                            T: Int, n: Int, gi: Bool) -> (h: Matrix, g: Matrix, a: Matrix, bPrev: Matrix) {
+                            T: Int, n: Int, gi: Bool, z: inout Matrix, h: inout Matrix) -> (g: Matrix, a: Matrix, bPrev: Matrix) {
         let tn = T * n
         // C[(t,mu), s] = A^{l-1} + c0 1[s<t] sum_nu H^{l-1}[(t,mu),(s,nu)] Delta[s,nu]
         var C = gi ? Matrix(rows: tn, cols: T) : aPrev
@@ -228,18 +259,9 @@ public enum DeepLinearDMFT {
         var bNew = D
         BLAS.trsm(im, &bNew, upper: false, left: true, unitDiagonal: true)        // M_g D
         // G^l = M_g (G^{l+1} + D H^{l-1} D^T) M_g^T
-        // D H^{l-1}: row t of D is zero beyond column t n (strict causality), so the inner dimension is cut per
-        // block of rows (a "staircase" product, about half the flops of the dense gemm).
-        let chunks = stride(from: 0, to: T, by: max(1, (T + 7) / 8)).map { ($0, min(T, $0 + max(1, (T + 7) / 8))) }
-        var dh = Matrix(rows: T, cols: tn)
-        D.storage.withUnsafeBufferPointer { dp in hPrev.storage.withUnsafeBufferPointer { hp in dh.storage.withUnsafeMutableBufferPointer { op in
-            for (t0, t1) in chunks {
-                let k = (t1 - 1) * n
-                if k == 0 { continue }
-                BLAS.dgemm(m: t1 - t0, n: tn, k: k, dp.baseAddress! + t0, lda: T, transposeA: false,
-                           hp.baseAddress!, ldb: tn, transposeB: false, op.baseAddress! + t0, ldc: T)
-            }
-        } } }
+        // D H^{l-1} in one gemm: H^{l-1} is packed once (a staircase split by rows of D re-packs H per block;
+        // with T rows of D that packing cost more than the flops it saved).
+        let dh = BLAS.gemm(D, hPrev)
         var s1 = gNext
         BLAS.gemm(dh, D, transposeB: true, alpha: 1, beta: 1, into: &s1)
         BLAS.trsm(im, &s1, upper: false, left: true, unitDiagonal: true)
@@ -254,30 +276,47 @@ public enum DeepLinearDMFT {
         var v = w
         BLAS.gemm(sMat, aNew, transposeB: true, alpha: 0.5, beta: 1, into: &v)     // V
         let gct = BLAS.gemm(gNext, C, transposeB: true, alpha: 0.5)               // (1/2) G C^T, T x TN
-        // Z = [C | A] [(1/2) G C^T ; V]; rows of time t only use columns s < t of C and A (staircase again).
-        var z = Matrix(rows: tn, cols: tn)
-        gct.storage.withUnsafeBufferPointer { gp in C.storage.withUnsafeBufferPointer { cp in
-        aNew.storage.withUnsafeBufferPointer { ap in v.storage.withUnsafeBufferPointer { vp in
-        z.storage.withUnsafeMutableBufferPointer { zp in
-            for (t0, t1) in chunks {
-                let k = t1 - 1
-                if k == 0 { continue }
-                let m = (t1 - t0) * n
-                BLAS.dgemm(m: m, n: tn, k: k, cp.baseAddress! + t0 * n, lda: tn, transposeA: false,
-                           gp.baseAddress!, ldb: T, transposeB: false, zp.baseAddress! + t0 * n, ldc: tn)
-                BLAS.dgemm(m: m, n: tn, k: k, ap.baseAddress! + t0 * n, lda: tn, transposeA: false,
-                           vp.baseAddress!, ldb: T, transposeB: false, zp.baseAddress! + t0 * n, ldc: tn, alpha: 1, beta: 1)
-            }
-        } } } } }
-        var h = hPrev
-        h.storage.withUnsafeMutableBufferPointer { hp in
-            z.storage.withUnsafeBufferPointer { zp in
-                for j in 0..<tn { for i in 0...j {
-                    let val = hp[j * tn + i] + zp[j * tn + i] + zp[i * tn + j]
-                    hp[j * tn + i] = val; hp[i * tn + j] = val
-                } }
-            }
+        // Z = [C | A] [(1/2) G C^T ; V]; rows of time t only use columns s < t of C and A. The factors are
+        // interleaved (U column 2s = C_s, 2s+1 = A_s; Y rows likewise) so that a block of rows is one gemm whose
+        // inner dimension stops at its last time (a staircase in 4 row blocks, k >= T/2).
+        var U = Matrix(rows: tn, cols: 2 * T), Y = Matrix(rows: 2 * T, cols: tn)
+        for s in 0..<T {
+            for i in 0..<tn { U.storage[2 * s * tn + i] = C.storage[s * tn + i]; U.storage[(2 * s + 1) * tn + i] = aNew.storage[s * tn + i] }
         }
-        return (h, s1, aNew, bNew)
+        for j in 0..<tn { for s in 0..<T {
+            Y.storage[j * 2 * T + 2 * s] = gct.storage[j * T + s]; Y.storage[j * 2 * T + 2 * s + 1] = v.storage[j * T + s]
+        } }
+        let blockT = max(1, (T + 3) / 4)
+        U.storage.withUnsafeBufferPointer { up in Y.storage.withUnsafeBufferPointer { yp in
+        z.storage.withUnsafeMutableBufferPointer { zp in
+            for t0 in stride(from: 0, to: T, by: blockT) {
+                let t1 = min(T, t0 + blockT)
+                let k = 2 * (t1 - 1)
+                let m = (t1 - t0) * n
+                if k == 0 {   // no earlier times: these rows of Z are zero
+                    for j in 0..<tn { for i in (t0 * n)..<(t1 * n) { zp[j * tn + i] = 0 } }
+                    continue
+                }
+                BLAS.dgemm(m: m, n: tn, k: k, up.baseAddress! + t0 * n, lda: tn, transposeA: false,
+                           yp.baseAddress!, ldb: 2 * T, transposeB: false, zp.baseAddress! + t0 * n, ldc: tn)
+            }
+        } } }
+        // H^l = H^{l-1} + Z + Z^T, in 64 x 64 tiles (the transposed reads of Z stay in cache)
+        let tile = 64
+        h.storage.withUnsafeMutableBufferPointer { hp in
+            z.storage.withUnsafeBufferPointer { zp in hPrev.storage.withUnsafeBufferPointer { pp in
+                for jb in stride(from: 0, to: tn, by: tile) {
+                    let je = min(tn, jb + tile)
+                    for ib in stride(from: 0, through: jb, by: tile) {
+                        let ie = min(tn, ib + tile)
+                        for j in jb..<je { for i in ib..<min(ie, j + 1) {
+                            let val = pp[j * tn + i] + zp[j * tn + i] + zp[i * tn + j]
+                            hp[j * tn + i] = val; hp[i * tn + j] = val
+                        } }
+                    }
+                }
+            } }
+        }
+        return (s1, aNew, bNew)
     }
 }

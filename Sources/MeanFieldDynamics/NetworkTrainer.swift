@@ -44,11 +44,21 @@ public struct NetworkTrainer: Sendable {
     /// Trains one network whose weights come from `RandomStream(seed:, point:, sample: member, purpose: "W<l>")`
     /// (distinct streams for every layer and the readout).
     public func train(seed: UInt64, member: Int = 0, point: UInt64 = 0) -> KernelTrajectory {
+        try! train(initial: initialWeights(seed: seed, member: member, point: point))
+    }
+
+    /// Trains one network from given initial weights: W^0 (N x D), W^l (N x N, l = 1..L-1), readout (length N)
+    /// (e.g. weights drawn elsewhere, to compare with another implementation draw for draw).
+    public func train(initial: (w0: Matrix, hidden: [Matrix], readout: [Double])) throws -> KernelTrajectory {
         let pr = problem
         let nW = width, L = pr.depth, T = pr.timeSteps, P = pr.p, n = pr.n, d = pr.data.inputDimension
+        guard initial.w0.rows == nW, initial.w0.cols == d, initial.hidden.count == L - 1,
+              initial.hidden.allSatisfy({ $0.rows == nW && $0.cols == nW }), initial.readout.count == nW else {
+            throw SolvableError.invalidParameter(name: "initial_weights", value: "W0 \(initial.w0.rows)x\(initial.w0.cols), \(initial.hidden.count) hidden, readout \(initial.readout.count)",
+                                                 allowed: "W0 N x D, L - 1 hidden N x N, readout of length N (N = \(nW), D = \(d), L = \(L))")
+        }
         let phi = pr.activation.phi, dphi = pr.activation.derivative
         let g0 = pr.gamma0, eta = pr.eta
-        let initial = initialWeights(seed: seed, member: member, point: point)
         var w0 = initial.w0
         var ws = initial.hidden
         var readout = initial.readout

@@ -201,6 +201,8 @@ public enum NonlinearDMFT {
             } } }
             return k
         }
+        var overflowLayer: Int? = nil
+        var good: (Phi: [Matrix], G: [Matrix], A: [Matrix], B: [Matrix])? = nil
         for iter in 1...options.maxIterations {
             if options.freshSamples && iter > 1 {
                 xiU = (0...L).map { $0 == 0 ? Matrix(rows: 0, cols: 0) : normals($0, "u", iter) }
@@ -212,9 +214,16 @@ public enum NonlinearDMFT {
                 delta = ex.delta
             } else {
                 let euler = problem.eulerTrajectory(ntk: ntk)
+                if !euler.loss.allSatisfy(\.isFinite) {
+                    if let g = good { Phi = g.Phi; G = g.G; A = g.A; B = g.B }
+                    status = .diverged
+                    message = "the loss became non-finite at iteration \(iter) (returning the last iterate with a finite loss)"
+                    break
+                }
                 for t in 0..<T { for mu in 0..<problem.p { rho = DeepLinearDMFT.nanMax(rho, abs(euler.delta[t][mu] - delta[t][mu])) } }
                 delta = euler.delta
             }
+            good = (Phi, G, A, B)
             let dpad = problem.paddedDelta(delta)
             for l in 1...L {
                 // sources
@@ -249,6 +258,8 @@ public enum NonlinearDMFT {
                 var phiNew = BLAS.syrk(f.phi, transpose: true, alpha: 1 / Double(S))
                 var gNew = BLAS.syrk(f.g, transpose: true, alpha: 1 / Double(S))
                 phiNew.symmetrize(); gNew.symmetrize()
+                // a non-finite update is never applied: the state stays the last finite one, marked diverged
+                if !DeepLinearDMFT.allFinite(phiNew) || !DeepLinearDMFT.allFinite(gNew) { overflowLayer = l; break }
                 rho = DeepLinearDMFT.nanMax(rho, DeepLinearDMFT.nanMax(DeepLinearDMFT.damp(&Phi[l], phiNew, options.damping),
                                                                        DeepLinearDMFT.damp(&G[l], gNew, options.damping)))
                 if useJacobians {
@@ -257,6 +268,12 @@ public enum NonlinearDMFT {
                     if l < L { rho = DeepLinearDMFT.nanMax(rho, DeepLinearDMFT.damp(&A[l], resp.a, options.damping)) }
                     if l >= 2 { rho = DeepLinearDMFT.nanMax(rho, DeepLinearDMFT.damp(&B[l - 1], resp.b, options.damping)) }
                 }
+            }
+            if let l = overflowLayer {
+                if let g = good { Phi = g.Phi; G = g.G; A = g.A; B = g.B }
+                status = .diverged
+                message = "layer \(l) update became non-finite at iteration \(iter) (returning the last finite iterate)"
+                break
             }
             history.append(rho)
             progress?(iter, rho)
@@ -339,7 +356,8 @@ public enum NonlinearDMFT {
             var accA = Matrix(rows: wantA ? tn : 0, cols: wantA ? tn : 0)
             var accB = Matrix(rows: wantB ? tn : 0, cols: wantB ? tn : 0)
             var jh = [Double](repeating: 0, count: tn * tn), jg = jh, dj = jh
-            var jz = [Double](repeating: 0, count: n * tn)
+            let bt = max(1, min(T, 96 / max(1, n)))
+            var jz = [Double](repeating: 0, count: bt * n * tn)
             var d1 = [Double](repeating: 0, count: tn), d2 = d1
             var path = w
             while path < S {
@@ -359,26 +377,38 @@ public enum NonlinearDMFT {
                     jg.withUnsafeMutableBufferPointer { jgp in
                     dj.withUnsafeMutableBufferPointer { djp in
                     jz.withUnsafeMutableBufferPointer { jzp in
-                        for t in 0..<T {
-                            let r0 = t * n, cols = (t + 1) * n
-                            // J_h rows of time t, columns 0..<cols
-                            for j in 0..<cols { for i in 0..<n { jhp[j * tn + r0 + i] = 0 } }
-                            if !isR { for i in 0..<n { jhp[(r0 + i) * tn + r0 + i] = 1 } }
-                            if t > 0 {
-                                BLAS.dgemm(m: n, n: t * n, k: t * n, mp.baseAddress! + r0, lda: tn, transposeA: false,
-                                           jgp.baseAddress!, ldb: tn, transposeB: false, jhp.baseAddress! + r0, ldc: tn,
+                        // Blocked in time (blocks of `bt` steps): the contributions of all earlier blocks to a
+                        // block's J_h and J_z rows are two gemms with bt n rows (instead of n-row gemms per step,
+                        // which re-pack the growing Jacobian at every t); inside a block the recursion runs step
+                        // by step. Columns beyond a row's time are zero by causality and are skipped.
+                        for t0 in stride(from: 0, to: T, by: bt) {
+                            let t1 = min(T, t0 + bt), R0 = t0 * n, R1 = t1 * n, bn = R1 - R0
+                            for j in 0..<R1 { for i in R0..<R1 { jhp[j * tn + i] = 0 } }
+                            for j in 0..<R1 { for i in 0..<bn { jzp[j * bn + i] = 0 } }
+                            if !isR { for i in R0..<R1 { jhp[i * tn + i] = 1 } } else { for i in 0..<bn { jzp[(R0 + i) * bn + i] = 1 } }
+                            if t0 > 0 {
+                                BLAS.dgemm(m: bn, n: R0, k: R0, mp.baseAddress! + R0, lda: tn, transposeA: false,
+                                           jgp.baseAddress!, ldb: tn, transposeB: false, jhp.baseAddress! + R0, ldc: tn,
+                                           alpha: 1, beta: 1)
+                                BLAS.dgemm(m: bn, n: R0, k: R0, np.baseAddress! + R0, lda: tn, transposeA: false,
+                                           djp.baseAddress!, ldb: tn, transposeB: false, jzp.baseAddress!, ldc: bn,
                                            alpha: 1, beta: 1)
                             }
-                            for j in 0..<cols { for i in 0..<n { djp[j * tn + r0 + i] = d1[r0 + i] * jhp[j * tn + r0 + i] } }
-                            // J_z rows (n x cols, ld n)
-                            for j in 0..<cols { for i in 0..<n { jzp[j * n + i] = 0 } }
-                            if isR { for i in 0..<n { jzp[(r0 + i) * n + i] = 1 } }
-                            BLAS.dgemm(m: n, n: cols, k: cols, np.baseAddress! + r0, lda: tn, transposeA: false,
-                                       djp.baseAddress!, ldb: tn, transposeB: false, jzp.baseAddress!, ldc: n,
-                                       alpha: 1, beta: 1)
-                            for j in 0..<cols { for i in 0..<n {
-                                jgp[j * tn + r0 + i] = d2[r0 + i] * jhp[j * tn + r0 + i] + d1[r0 + i] * jzp[j * n + i]
-                            } }
+                            for t in t0..<t1 {
+                                let r0 = t * n, cols = (t + 1) * n, zr = r0 - R0
+                                if t > t0 {
+                                    BLAS.dgemm(m: n, n: r0, k: r0 - R0, mp.baseAddress! + R0 * tn + r0, lda: tn, transposeA: false,
+                                               jgp.baseAddress! + R0, ldb: tn, transposeB: false, jhp.baseAddress! + r0, ldc: tn,
+                                               alpha: 1, beta: 1)
+                                }
+                                for j in 0..<cols { for i in 0..<n { djp[j * tn + r0 + i] = d1[r0 + i] * jhp[j * tn + r0 + i] } }
+                                BLAS.dgemm(m: n, n: cols, k: cols - R0, np.baseAddress! + R0 * tn + r0, lda: tn, transposeA: false,
+                                           djp.baseAddress! + R0, ldb: tn, transposeB: false, jzp.baseAddress! + zr, ldc: bn,
+                                           alpha: 1, beta: 1)
+                                for j in 0..<cols { for i in 0..<n {
+                                    jgp[j * tn + r0 + i] = d2[r0 + i] * jhp[j * tn + r0 + i] + d1[r0 + i] * jzp[j * bn + zr + i]
+                                } }
+                            }
                         }
                     } } } } } }
                     if isR {
