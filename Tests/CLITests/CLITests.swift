@@ -1,61 +1,16 @@
 import Experiments
 import Foundation
+import SolvableTestSupport
 import Testing
 
-/// The built `solvable` executable next to the test bundle (same build configuration).
-func solvableBinary() throws -> URL {
-    let here = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-    for candidate in [here, here.deletingLastPathComponent()] {
-        let u = candidate.appendingPathComponent("solvable")
-        if FileManager.default.isExecutableFile(atPath: u.path) { return u }
-    }
-    for config in ["release", "debug"] {
-        let u = URL(fileURLWithPath: ".build/\(config)/solvable")
-        if FileManager.default.isExecutableFile(atPath: u.path) { return u }
-    }
-    throw CLIError.notFound
-}
-
-enum CLIError: Error { case notFound }
-
-struct RunResult {
-    var status: Int32
-    var stdout: String
-    var stderr: String
-}
+func solvableBinary() throws -> URL { try SolvableProcess.binary() }
 
 /// Runs `solvable args...` with BLAS auto-selection off (tests never depend on the core choice).
-func solvable(_ args: [String], environment extra: [String: String] = [:]) throws -> RunResult {
-    let p = Process()
-    p.executableURL = try solvableBinary()
-    p.arguments = args
-    var env = ProcessInfo.processInfo.environment
-    env["SOLVABLE_BLAS_AUTOSELECT"] = "0"
-    for (k, v) in extra { env[k] = v }
-    p.environment = env
-    let out = Pipe(), err = Pipe()
-    p.standardOutput = out
-    p.standardError = err
-    try p.run()
-    // read both pipes concurrently so a large output cannot block the child
-    final class Box: @unchecked Sendable { var data = Data() }
-    let errBox = Box()
-    let group = DispatchGroup()
-    group.enter()
-    DispatchQueue.global().async { errBox.data = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-    let outData = out.fileHandleForReading.readDataToEndOfFile()
-    group.wait()
-    let errData = errBox.data
-    p.waitUntilExit()
-    return RunResult(status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                     stderr: String(decoding: errData, as: UTF8.self))
+func solvable(_ args: [String], environment extra: [String: String] = [:]) throws -> (status: Int32, stdout: String, stderr: String) {
+    try SolvableProcess.run(args, environment: extra)
 }
 
-func scratchDirectory(_ name: String) throws -> String {
-    let d = FileManager.default.temporaryDirectory.appendingPathComponent("solvable-cli-\(name)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
-    try FileManager.default.createDirectory(at: d, withIntermediateDirectories: true)
-    return d.path
-}
+func scratchDirectory(_ name: String) throws -> String { try SolvableProcess.scratchDirectory("cli-\(name)") }
 
 func hasNumpy() -> Bool {
     let p = Process()

@@ -1,51 +1,14 @@
 import Testing
 import Foundation
+import SolvableTestSupport
 import NumericalCore
 import FiniteWidthFluctuations
 import Experiments
 
 /// The built `solvable` executable next to the test bundle (same build configuration).
-private func solvableBinary() throws -> URL {
-    let here = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-    for candidate in [here, here.deletingLastPathComponent()] {
-        let u = candidate.appendingPathComponent("solvable")
-        if FileManager.default.isExecutableFile(atPath: u.path) { return u }
-    }
-    for config in ["release", "debug"] {
-        let u = URL(fileURLWithPath: ".build/\(config)/solvable")
-        if FileManager.default.isExecutableFile(atPath: u.path) { return u }
-    }
-    throw SolvableError.runtime("solvable binary not found (build it first: swift build -c release)")
-}
+private func runSolvable(_ args: [String]) throws -> (status: Int32, stdout: String, stderr: String) { try SolvableProcess.run(args) }
 
-/// Runs `solvable args...` (BLAS auto-selection off); returns the exit status, stdout and stderr.
-private func runSolvable(_ args: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-    let p = Process()
-    p.executableURL = try solvableBinary()
-    p.arguments = args
-    var env = ProcessInfo.processInfo.environment
-    env["SOLVABLE_BLAS_AUTOSELECT"] = "0"
-    p.environment = env
-    let out = Pipe(), err = Pipe()
-    p.standardOutput = out
-    p.standardError = err
-    try p.run()
-    final class Box: @unchecked Sendable { var data = Data() }
-    let errBox = Box()
-    let group = DispatchGroup()
-    group.enter()
-    DispatchQueue.global().async { errBox.data = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-    let outData = out.fileHandleForReading.readDataToEndOfFile()
-    group.wait()
-    p.waitUntilExit()
-    return (p.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errBox.data, as: UTF8.self))
-}
-
-private func scratch(_ name: String) throws -> String {
-    let d = FileManager.default.temporaryDirectory.appendingPathComponent("solvable-fluct-\(name)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
-    try FileManager.default.createDirectory(at: d, withIntermediateDirectories: true)
-    return d.path
-}
+private func scratch(_ name: String) throws -> String { try SolvableProcess.scratchDirectory("fluct-\(name)") }
 
 /// Issue 9 for the finite-width fluctuations model: forced solver failure is reported (record, CLI exit 3 naming the
 /// solver), NaN/Inf never reach an output file silently, oversized ensembles are refused with an estimate, and

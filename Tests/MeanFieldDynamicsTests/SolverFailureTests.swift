@@ -1,39 +1,17 @@
 import Foundation
+import SolvableTestSupport
 import Testing
 import LinearAlgebra
 import NumericalCore
 import MeanFieldDynamics
 
-/// The built `solvable` executable (same build configuration as the tests, else release, else debug).
-func dmftSolvableBinary() -> URL? {
-    let here = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-    for c in [here, here.deletingLastPathComponent(), URL(fileURLWithPath: ".build/release"), URL(fileURLWithPath: ".build/debug")] {
-        let u = c.appendingPathComponent("solvable")
-        if FileManager.default.isExecutableFile(atPath: u.path) { return u }
-    }
-    return nil
-}
+/// The built `solvable` executable, if any.
+func dmftSolvableBinary() -> URL? { try? SolvableProcess.binary() }
 
 /// Runs the binary to completion; returns (exit status, stdout, stderr).
 func runDMFTCLI(_ args: [String]) throws -> (Int32, String, String) {
-    guard let bin = dmftSolvableBinary() else { throw SolvableError.runtime("solvable binary not built") }
-    let p = Process()
-    p.executableURL = bin
-    p.arguments = args
-    var env = ProcessInfo.processInfo.environment
-    env["SOLVABLE_BLAS_AUTOSELECT"] = "0"
-    p.environment = env
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("dmft-cli-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(at: dir) }
-    let outURL = dir.appendingPathComponent("out"), errURL = dir.appendingPathComponent("err")
-    _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
-    _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
-    p.standardOutput = try FileHandle(forWritingTo: outURL)
-    p.standardError = try FileHandle(forWritingTo: errURL)
-    try p.run()
-    p.waitUntilExit()
-    return (p.terminationStatus, try String(contentsOf: outURL, encoding: .utf8), try String(contentsOf: errURL, encoding: .utf8))
+    let r = try SolvableProcess.run(args)
+    return (r.status, r.stdout, r.stderr)
 }
 
 /// Issue 9: forced solver failures are reported in the result record, and the CLI exits 3 naming the solver with

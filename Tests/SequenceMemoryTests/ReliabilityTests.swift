@@ -1,4 +1,5 @@
 import Foundation
+import SolvableTestSupport
 import Testing
 import NumericalCore
 import SequenceMemory
@@ -110,35 +111,9 @@ extension Separation { var isExponentialForTest: Bool { if case .exponential = s
 
 // MARK: the built CLI
 
-private func solvableBinary() throws -> URL {
-    let here = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-    var candidates = [here, here.deletingLastPathComponent()]
-    for config in ["release", "debug"] { candidates.append(URL(fileURLWithPath: ".build/\(config)")) }
-    for c in candidates {
-        let u = c.appendingPathComponent("solvable")
-        if FileManager.default.isExecutableFile(atPath: u.path) { return u }
-    }
-    throw SolvableError.runtime("the solvable binary was not found next to the tests or in .build/{release,debug}; run swift build first")
-}
+private func solvableBinary() throws -> URL { try SolvableProcess.binary() }
 
-private func run(_ args: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-    let p = Process()
-    p.executableURL = try solvableBinary()
-    p.arguments = args
-    var env = ProcessInfo.processInfo.environment
-    env["SOLVABLE_BLAS_AUTOSELECT"] = "0"
-    p.environment = env
-    let out = Pipe(), err = Pipe()
-    p.standardOutput = out; p.standardError = err
-    try p.run()
-    final class Box: @unchecked Sendable { var data = Data() }
-    let eb = Box()
-    let g = DispatchGroup(); g.enter()
-    DispatchQueue.global().async { eb.data = err.fileHandleForReading.readDataToEndOfFile(); g.leave() }
-    let od = out.fileHandleForReading.readDataToEndOfFile()
-    g.wait(); p.waitUntilExit()
-    return (p.terminationStatus, String(decoding: od, as: UTF8.self), String(decoding: eb.data, as: UTF8.self))
-}
+private func run(_ args: [String]) throws -> (status: Int32, stdout: String, stderr: String) { try SolvableProcess.run(args) }
 
 @Suite struct MemoryCLITests {
     private func scratch(_ files: [String: String]) throws -> String {

@@ -1,4 +1,5 @@
 import Foundation
+import SolvableTestSupport
 import Testing
 import NumericalCore
 import Experiments
@@ -157,43 +158,9 @@ struct FeaturesReliabilityTests {
 /// The CLI on a forced failure: exit status 3, the solver named on stderr, the partial outputs written and marked.
 @Suite("Features CLI exit statuses")
 struct FeaturesCLIExitTests {
-    static func binary() throws -> URL {
-        let here = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        var candidates = [here, here.deletingLastPathComponent()].map { $0.appendingPathComponent("solvable") }
-        candidates += ["release", "debug"].map { URL(fileURLWithPath: ".build/\($0)/solvable") }
-        guard let u = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
-            throw SolvableError.runtime("the solvable binary was not found next to the tests or in .build (run swift build first)")
-        }
-        return u
-    }
-
-    static func solvable(_ args: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-        let p = Process()
-        p.executableURL = try binary()
-        p.arguments = args
-        var env = ProcessInfo.processInfo.environment
-        env["SOLVABLE_BLAS_AUTOSELECT"] = "0"
-        p.environment = env
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        final class Box: @unchecked Sendable { var data = Data() }
-        let errBox = Box()
-        let group = DispatchGroup()
-        group.enter()
-        DispatchQueue.global().async { errBox.data = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        group.wait()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errBox.data, as: UTF8.self))
-    }
-
-    static func scratch(_ name: String) throws -> String {
-        let d = FileManager.default.temporaryDirectory.appendingPathComponent("solvable-features-\(name)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
-        try FileManager.default.createDirectory(at: d, withIntermediateDirectories: true)
-        return d.path
-    }
+    static func binary() throws -> URL { try SolvableProcess.binary() }
+    static func solvable(_ args: [String]) throws -> (status: Int32, stdout: String, stderr: String) { try SolvableProcess.run(args) }
+    static func scratch(_ name: String) throws -> String { try SolvableProcess.scratchDirectory("features-\(name)") }
 
     @Test("features theory exits 3 and names the master-equation solver; outputs are marked, NaN-free")
     func exitThree() throws {
