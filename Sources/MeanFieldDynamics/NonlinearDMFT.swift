@@ -351,16 +351,27 @@ public enum NonlinearDMFT {
     static func responses(fields f: Fields, M: Matrix, N: Matrix, act: Activation, S: Int, T: Int, n: Int,
                           wantA: Bool, wantB: Bool, threads: Int) -> (a: Matrix, b: Matrix) {
         let tn = T * n
-        let workers = max(1, min(threads, S))
-        let parts: [(Matrix, Matrix)] = ThreadPolicy.parallelMap(workers, threads: workers) { w in
+        // Paths are summed in fixed chunks (chunk c holds paths c*chunk ..< (c+1)*chunk), each chunk sequentially,
+        // and the chunk sums are added in chunk order, so the result does not depend on the number of threads.
+        // Chunks run `workers` at a time, so memory stays at `workers` accumulators.
+        let chunk = 32
+        let chunks = (S + chunk - 1) / chunk
+        let workers = max(1, min(threads, chunks))
+        var a = Matrix(rows: tn, cols: tn), b = Matrix(rows: tn, cols: tn)
+        let inv = 1 / Double(S)
+        var firstChunk = 0
+        while firstChunk < chunks {
+        let round = min(workers, chunks - firstChunk)
+        let parts: [(Matrix, Matrix)] = ThreadPolicy.parallelMap(round, threads: round) { w in
             var accA = Matrix(rows: wantA ? tn : 0, cols: wantA ? tn : 0)
             var accB = Matrix(rows: wantB ? tn : 0, cols: wantB ? tn : 0)
             var jh = [Double](repeating: 0, count: tn * tn), jg = jh, dj = jh
             let bt = max(1, min(T, 96 / max(1, n)))
             var jz = [Double](repeating: 0, count: bt * n * tn)
             var d1 = [Double](repeating: 0, count: tn), d2 = d1
-            var path = w
-            while path < S {
+            var path = (firstChunk + w) * chunk
+            let lastPath = min(S, path + chunk)
+            while path < lastPath {
                 for j in 0..<tn {
                     let hv = f.h.storage[j * S + path]
                     d1[j] = act.derivative(hv)
@@ -425,15 +436,15 @@ public enum NonlinearDMFT {
                         }
                     }
                 }
-                path += workers
+                path += 1
             }
             return (accA, accB)
         }
-        var a = Matrix(rows: tn, cols: tn), b = Matrix(rows: tn, cols: tn)
-        let inv = 1 / Double(S)
         for p in parts {
             if wantA { for i in 0..<a.storage.count { a.storage[i] += inv * p.0.storage[i] } }
             if wantB { for i in 0..<b.storage.count { b.storage[i] += inv * p.1.storage[i] } }
+        }
+        firstChunk += round
         }
         return (a, b)
     }
