@@ -92,8 +92,11 @@ public enum MemoryCapacityTask: ComputeTask {
                     row.exactSeqNet = CapacityTheory.finiteNP50(neurons: n, separation: f, criterion: crit, serial: serial, exactSeqNet: true)
                     row.quenched = CapacityTheory.quenchedSeqNetP50(neurons: n, criterion: crit, serial: serial)
                 }
-                log(String(format: "%@ %@ N=%d: P50=%.1f [%.0f, %.0f] prediction %.1f (Gaussian %.1f, kurtosis-corrected %.1f, quenched %.1f) leading %.1f (%.2fs)", crit.rawValue, model.label, n, est.p50,
-                           est.intervalLower, est.intervalUpper, row.prediction, finite, row.kurtosisCorrected ?? .nan, row.quenched ?? .nan, lead, est.seconds))
+                // optional predictions are named only where they apply (no "nan" in the log)
+                let optional = [("kurtosis-corrected", row.kurtosisCorrected), ("quenched", row.quenched)]
+                    .compactMap { name, v in v.map { String(format: ", %@ %.1f", name, $0) } }.joined()
+                log(String(format: "%@ %@ N=%d: P50=%.1f [%.0f, %.0f] prediction %.1f (Gaussian %.1f%@) leading %.1f (%.2fs)", crit.rawValue, model.label, n, est.p50,
+                           est.intervalLower, est.intervalUpper, row.prediction, finite, optional, lead, est.seconds))
                 rows.append(row)
             }
         }
