@@ -424,19 +424,9 @@ public struct SequenceNetwork: Sendable {
             for r in 0..<rows {
                 let nu = start + r
                 let next = expectedNext(nu)!
-                var wrong = 0
-                var sState: [Int8]? = nil
-                var gState: [Int]? = nil
-                for i in 0..<n {
-                    let h = hBlk[r * n + i]
-                    let t = x[next * n + i]
-                    var v = h * t
-                    if !integerUnits && abs(h) <= SequenceNetwork.guardBand * scales[r] {
-                        if sState == nil { sState = patterns.pattern(nu); gState = Array(gRow[(r * p)..<((r + 1) * p)]) }
-                        v = Double(exactSign(bit: i, state: sState!, dots: gState!)) * t
-                    }
-                    if !(v > 0) { wrong += 1 }
-                }
+                let wrong = wrongBits(pattern: nu, dots: gRow[(r * p)..<((r + 1) * p)],
+                                      guardValue: integerUnits ? -1 : SequenceNetwork.guardBand * scales[r],
+                                      field: { hBlk[r * n + $0] }, target: { x[next * n + $0] })
                 result.checked += 1
                 if wrong > 0 { result.failures.append(nu); result.wrongBits += wrong; blockFailed = true }
             }
@@ -444,6 +434,25 @@ public struct SequenceNetwork: Sendable {
             start += rows
         }
         return result
+    }
+
+    /// Wrong bits of one transition from stored pattern `pattern`: bit i is right when field(i) * target(i) > 0.
+    /// A field within `guardValue` of zero (a negative value disables the guard) is decided exactly from the
+    /// pattern's integer overlaps `dots` (`exactSign`), so rounding in the block product never flips a bit.
+    private func wrongBits(pattern: Int, dots: ArraySlice<Int>, guardValue: Double,
+                           field: (Int) -> Double, target: (Int) -> Double) -> Int {
+        var wrong = 0
+        var state: [Int8]? = nil, exactDots: [Int]? = nil
+        for i in 0..<neurons {
+            let h = field(i), t = target(i)
+            var v = h * t
+            if abs(h) <= guardValue {
+                if state == nil { state = patterns.pattern(pattern); exactDots = Array(dots) }
+                v = Double(exactSign(bit: i, state: state!, dots: exactDots!)) * t
+            }
+            if !(v > 0) { wrong += 1 }
+        }
+        return wrong
     }
 
     /// Tables of C(g) and E(g) for g = -N...N (index g + N) of one term, at a stored-pattern row (no shift needed:
@@ -538,19 +547,8 @@ public struct SequenceNetwork: Sendable {
             for r in 0..<rows {
                 let nu = start + r
                 let next = expectedNext(nu)!
-                var wrong = 0
-                var sState: [Int8]? = nil, gState: [Int]? = nil
-                let guardV = relErr * scales[r]
-                for i in 0..<n {
-                    let h = Double(hBlk[r * n + i])
-                    let t = Double(xv[next * n + i])
-                    var v = h * t
-                    if abs(h) <= guardV {
-                        if sState == nil { sState = patterns.pattern(nu); gState = Array(gRow[(r * p)..<((r + 1) * p)]) }
-                        v = Double(exactSign(bit: i, state: sState!, dots: gState!)) * t
-                    }
-                    if !(v > 0) { wrong += 1 }
-                }
+                let wrong = wrongBits(pattern: nu, dots: gRow[(r * p)..<((r + 1) * p)], guardValue: relErr * scales[r],
+                                      field: { Double(hBlk[r * n + $0]) }, target: { Double(xv[next * n + $0]) })
                 result.checked += 1
                 if wrong > 0 { result.failures.append(nu); result.wrongBits += wrong; blockFailed = true }
             }
