@@ -46,7 +46,7 @@ let package = Package(
         .target(name: "SolvableTestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "LinearAlgebraTests", dependencies: ["LinearAlgebra"], swiftSettings: swiftSettings),
         .testTarget(name: "NumericalCoreTests", dependencies: ["NumericalCore"], swiftSettings: swiftSettings),
-        .testTarget(name: "ExperimentsTests", dependencies: ["Experiments"], swiftSettings: swiftSettings),
+        .testTarget(name: "ExperimentsTests", dependencies: ["SolvableTestSupport", "Experiments"], swiftSettings: swiftSettings),
         .testTarget(name: "CLITests", dependencies: ["SolvableTestSupport", "SolvableCLI", "Experiments"], swiftSettings: swiftSettings),
         .testTarget(name: "StructuredFeaturesTests", dependencies: ["SolvableTestSupport", "StructuredFeatures", "Experiments"], swiftSettings: swiftSettings),
         .testTarget(name: "SequenceMemoryTests", dependencies: ["SolvableTestSupport", "SequenceMemory", "Experiments"], swiftSettings: swiftSettings),

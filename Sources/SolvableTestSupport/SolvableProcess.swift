@@ -48,4 +48,14 @@ public enum SolvableProcess {
         try FileManager.default.createDirectory(at: d, withIntermediateDirectories: true)
         return d.path
     }
+
+    /// True when `python3 -c 'import numpy'` succeeds (tests that need numpy skip, and say so, without it).
+    public static var pythonHasNumpy: Bool {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3", "-c", "import numpy"]
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        do { try p.run(); p.waitUntilExit(); return p.terminationStatus == 0 } catch { return false }
+    }
 }

@@ -12,15 +12,6 @@ func solvable(_ args: [String], environment extra: [String: String] = [:]) throw
 
 func scratchDirectory(_ name: String) throws -> String { try SolvableProcess.scratchDirectory("cli-\(name)") }
 
-func hasNumpy() -> Bool {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    p.arguments = ["python3", "-c", "import numpy"]
-    p.standardOutput = FileHandle.nullDevice
-    p.standardError = FileHandle.nullDevice
-    do { try p.run(); p.waitUntilExit(); return p.terminationStatus == 0 } catch { return false }
-}
-
 @Suite struct CLITests {
     @Test func infoShowsTheBLASCore() throws {
         let r = try solvable(["info"])
@@ -91,7 +82,7 @@ func hasNumpy() -> Bool {
         for f in ["manifest.json", "result.json", "quadrature.csv", "quadrature.svg"] { #expect(files.contains(f), "missing \(f)") }
         let manifest = try JSONValue.parse(json: String(contentsOfFile: "\(dir)/manifest.json", encoding: .utf8))
         #expect(manifest["seed"] != nil && manifest["environment"]?["blas_core"] != nil && manifest["status"] == .string("converged"))
-        if hasNumpy() {
+        if SolvableProcess.pythonHasNumpy {
             let p = Process()
             p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
             p.arguments = ["python3", "-c", "import json, numpy as np; m = json.load(open('\(dir)/manifest.json')); t = np.genfromtxt('\(dir)/quadrature.csv', delimiter=',', names=True); assert len(t) == 3 and m['status'] == 'converged'"]

@@ -1,5 +1,6 @@
 import Experiments
 import Foundation
+import SolvableTestSupport
 import FoundationXML
 import NumericalCore
 import Testing
@@ -15,15 +16,6 @@ func xmlError(_ text: String) -> String? {
     p.delegate = d
     let ok = p.parse()
     return ok ? nil : (d.error ?? "parse failed")
-}
-
-func python3WithNumpy() -> Bool {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    p.arguments = ["python3", "-c", "import numpy"]
-    p.standardError = FileHandle.nullDevice
-    p.standardOutput = FileHandle.nullDevice
-    do { try p.run(); p.waitUntilExit(); return p.terminationStatus == 0 } catch { return false }
 }
 
 func runPython(_ script: String) throws -> String {
@@ -54,7 +46,7 @@ func temporaryDirectory(_ name: String) throws -> URL {
     }
 
     /// numpy.load must return the same array (shape, C order, values); skipped, with a message, without numpy.
-    @Test(.enabled(if: python3WithNumpy(), "python3 with numpy is not installed: the numpy round trip is not checked"))
+    @Test(.enabled(if: SolvableProcess.pythonHasNumpy, "python3 with numpy is not installed: the numpy round trip is not checked"))
     func numpyReadsOurFilesAndWeReadNumpys() throws {
         let dir = try temporaryDirectory("npy")
         let a = NDArray(shape: [2, 3, 4], data: (0..<24).map { Double($0) + 0.25 })
