@@ -1,4 +1,5 @@
 import CBLAS
+import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -21,17 +22,43 @@ public enum BLASRuntime {
         return String(cString: p).trimmingCharacters()
     }
 
-    /// Threads BLAS calls may use.
+    /// Threads BLAS calls use right now (1 inside a serial region).
     public static var threads: Int { Int(openblas_get_num_threads()) }
 
-    /// Sets the threads BLAS calls may use (process-wide).
-    public static func setThreads(_ n: Int) { openblas_set_num_threads(Int32(max(1, n))) }
+    // OpenBLAS's thread count is one process-wide setting. It is owned here: `setThreads` records the budget for
+    // single large calls, and `serial` regions (counted, so concurrent and nested regions from any thread are safe)
+    // hold it at 1 until the last region ends. A budget set while a region runs takes effect when it ends, so no
+    // caller can switch BLAS to several threads under a computation that relies on it being serial.
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var serialRegions = 0
+    nonisolated(unsafe) private static var budget: Int? = nil
 
-    /// Runs `body` with BLAS limited to `n` threads, then restores the previous count.
-    public static func withThreads<T>(_ n: Int, _ body: () throws -> T) rethrows -> T {
-        let previous = threads
-        setThreads(n)
-        defer { setThreads(previous) }
+    /// Sets the threads single BLAS calls may use outside serial regions (process-wide).
+    public static func setThreads(_ n: Int) {
+        lock.lock(); defer { lock.unlock() }
+        budget = max(1, n)
+        if serialRegions == 0 { openblas_set_num_threads(Int32(max(1, n))) }
+    }
+
+    /// Runs `body` with BLAS single-threaded, whatever other threads set meanwhile.
+    ///
+    /// Two uses: loops that run many small BLAS calls on several threads of their own (BLAS threads would
+    /// oversubscribe the cores), and computations whose rounding must not depend on the thread count (OpenBLAS's
+    /// threaded kernels, e.g. `dsymv` inside `dsyevd`, reduce partial sums in a thread-count-dependent order).
+    public static func serial<T>(_ body: () throws -> T) rethrows -> T {
+        lock.lock()
+        if serialRegions == 0 {
+            if budget == nil { budget = Int(openblas_get_num_threads()) }
+            openblas_set_num_threads(1)
+        }
+        serialRegions += 1
+        lock.unlock()
+        defer {
+            lock.lock()
+            serialRegions -= 1
+            if serialRegions == 0, let b = budget { openblas_set_num_threads(Int32(b)) }
+            lock.unlock()
+        }
         return try body()
     }
 }

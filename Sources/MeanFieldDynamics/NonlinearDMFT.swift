@@ -137,7 +137,11 @@ public enum NonlinearDMFT {
         }
         var runs: [(KernelTrajectory, [Matrix], [Matrix], ConvergenceRecord)] = []
         for r in 0..<options.replicas {
-            runs.append(try solveOne(problem, options: options, seed: seed, replica: r, threads: th, progress: progress))
+            // BLAS stays single-threaded for the serial part so the result does not depend on the thread count (the
+            // eigendecompositions are fed back into the iteration); the path sums are parallel over fixed chunks.
+            runs.append(try ThreadPolicy.withSerialBLAS {
+                try solveOne(problem, options: options, seed: seed, replica: r, threads: th, progress: progress)
+            })
         }
         let trajs = runs.map(\.0)
         let mean = KernelTrajectory.mean(trajs)

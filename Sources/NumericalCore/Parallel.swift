@@ -32,8 +32,10 @@ public enum ThreadPolicy {
     /// `body` must write only to item-specific storage.
     public static func parallelFor(_ count: Int, threads: Int? = nil, _ body: (Int) throws -> Void) rethrows {
         let workers = min(max(1, threads ?? configured), max(1, count))
-        enterParallelRegion()
-        defer { leaveParallelRegion() }
+        try BLASRuntime.serial { try runWorkers(count, workers, body) }
+    }
+
+    private static func runWorkers(_ count: Int, _ workers: Int, _ body: (Int) throws -> Void) rethrows {
         if workers == 1 {
             for i in 0..<count { try body(i) }
             return
@@ -52,23 +54,12 @@ public enum ThreadPolicy {
         }
     }
 
-    // BLAS runs single-threaded while any parallel region is active, in any thread of the process. The count of
-    // active regions makes concurrent regions (e.g. two library calls from different threads) safe: only the last
-    // one to finish restores the BLAS thread count.
-    private static let regionLock = NSLock()
-    nonisolated(unsafe) private static var activeRegions = 0
-    nonisolated(unsafe) private static var savedBLASThreads = 1
-
-    private static func enterParallelRegion() {
-        regionLock.lock(); defer { regionLock.unlock() }
-        if activeRegions == 0 { savedBLASThreads = BLASRuntime.threads; BLASRuntime.setThreads(1) }
-        activeRegions += 1
-    }
-
-    private static func leaveParallelRegion() {
-        regionLock.lock(); defer { regionLock.unlock() }
-        activeRegions -= 1
-        if activeRegions == 0 { BLASRuntime.setThreads(savedBLASThreads) }
+    /// Runs `body` on the calling thread with BLAS single-threaded for its whole duration (see `BLASRuntime.serial`):
+    /// for solvers whose result must not depend on the thread count, e.g. a fixed-point iteration that feeds
+    /// eigendecompositions back into itself (the Monte Carlo DMFT amplified OpenBLAS's thread-dependent rounding
+    /// in `dsyevd` to ~1e-11). Such solvers get their parallelism from `parallelFor` over fixed work items instead.
+    public static func withSerialBLAS<T>(_ body: () throws -> T) rethrows -> T {
+        try BLASRuntime.serial(body)
     }
 
     /// Maps `body` over 0..<count in parallel, results in index order.

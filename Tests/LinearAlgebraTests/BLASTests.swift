@@ -106,7 +106,15 @@ let blasTolerance = 1e-12
 
     @Test func blasRuntimeReportsACoreAndThreads() {
         #expect(!BLASRuntime.coreName.isEmpty && BLASRuntime.coreName != "unknown")
-        BLASRuntime.withThreads(1) { #expect(BLASRuntime.threads == 1) }
+        // inside a serial region BLAS is single-threaded even when a budget is set meanwhile (from any thread)
+        let before = BLASRuntime.threads
+        BLASRuntime.serial {
+            BLASRuntime.setThreads(2)
+            #expect(BLASRuntime.threads == 1)
+            BLASRuntime.serial { #expect(BLASRuntime.threads == 1) }
+            #expect(BLASRuntime.threads == 1)
+        }
+        BLASRuntime.setThreads(before)
     }
 
     @Test func coreSelectionPrefersWidestKernelOnlyWhenLoadedCoreIsSlower() {
