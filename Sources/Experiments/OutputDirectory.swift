@@ -13,6 +13,7 @@ public struct OutputDirectory {
         do { try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true) } catch {
             throw SolvableError.invalidParameter(name: "out", value: path, allowed: "a directory that can be created (\(error.localizedDescription))")
         }
+        AtomicFile.removeStaleTemporaries(in: url)   // left by an earlier run killed mid-write
     }
 
     /// Atomically writes `data` to `name` inside the directory.
@@ -23,20 +24,8 @@ public struct OutputDirectory {
 
     public mutating func write(_ name: String, text: String) throws { try write(name, Data(text.utf8)) }
 
-    /// Writes via a temporary file in the same directory and `rename(2)`.
-    public static func atomicWrite(_ data: Data, to url: URL) throws {
-        let tmp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
-        do {
-            try data.write(to: tmp)
-            if rename(tmp.path, url.path) != 0 {
-                try? FileManager.default.removeItem(at: tmp)
-                throw SolvableError.runtime("cannot rename \(tmp.path) to \(url.path): errno \(errno)")
-            }
-        } catch let e as SolvableError { throw e } catch {
-            try? FileManager.default.removeItem(at: tmp)
-            throw SolvableError.runtime("cannot write \(url.path): \(error.localizedDescription)")
-        }
-    }
+    /// Writes via a temporary file in the same directory and `rename(2)` (see `AtomicFile`).
+    public static func atomicWrite(_ data: Data, to url: URL) throws { try AtomicFile.write(data, to: url) }
 
     /// Writes every table (CSV), array (.npy) and plot (SVG) of a task output.
     /// Non-finite values in arrays are allowed only where a result is legitimately infinite; NaN is refused.

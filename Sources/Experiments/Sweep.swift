@@ -150,10 +150,8 @@ public enum SweepRunner {
         do { try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true) } catch {
             throw SolvableError.invalidParameter(name: "out", value: out, allowed: "a directory that can be created")
         }
-        // stale temporaries of killed runs are hidden dotfiles; remove ours (any pid) before starting
-        for f in (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? [] where f.hasPrefix(".") && f.contains(".tmp-") {
-            try? FileManager.default.removeItem(at: dir.appendingPathComponent(f))
-        }
+        // temporaries of killed runs are hidden dotfiles; remove them (not those of shards still writing)
+        AtomicFile.removeStaleTemporaries(in: dir)
         let mine = try spec.points().filter { $0.shard(of: shards) == shard }
         let todo = mine.filter { p in record(out, p.id).map { $0["status"] == .string("failed") } ?? true }
         context.log("sweep \(spec.command.joined(separator: " ")): shard \(shard)/\(shards): \(mine.count) points, \(mine.count - todo.count) already done")

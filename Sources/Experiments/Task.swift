@@ -13,11 +13,15 @@ public struct RunContext: Sendable {
     public var threads: Int
     /// Log lines go to stderr (via swift-log in the CLI); silent when quiet.
     public var log: @Sendable (String) -> Void
+    /// The command's `--out` directory, where long solves keep their default checkpoint (nil without `--out`).
+    public var outDirectory: String?
 
-    public init(seed: UInt64 = 0, threads: Int = ThreadPolicy.threads, log: @escaping @Sendable (String) -> Void = { _ in }) {
+    public init(seed: UInt64 = 0, threads: Int = ThreadPolicy.threads, log: @escaping @Sendable (String) -> Void = { _ in },
+                outDirectory: String? = nil) {
         self.seed = seed
         self.threads = threads
         self.log = log
+        self.outDirectory = outDirectory
     }
 }
 
@@ -68,6 +72,9 @@ public struct TaskOutput: Sendable {
     public var plots: [(name: String, plot: Plot)] = []
     public var records: [(name: String, record: ConvergenceRecord)] = []
     public var agreement: [Agreement] = []
+    /// Checkpoints of the solves behind this output: deleted once the outputs are written (or printed), since
+    /// they are then no longer needed to avoid losing work.
+    public var checkpoints: [Checkpoint] = []
 
     public init(summary: JSONValue) { self.summary = summary }
 

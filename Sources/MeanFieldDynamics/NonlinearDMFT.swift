@@ -28,11 +28,16 @@ public struct NonlinearDMFTOptions: Sendable {
     /// Explicit initial fields for L = 1: u (S x n, row i = W^0_i X / sqrt(D)) and r (length S, the readout), which
     /// make the solve reproduce a given network exactly. Only with one replica.
     public var initialFields: (u: Matrix, r: [Double])?
+    /// Periodic checkpoints: the state of every replica (kernels, responses, Delta, residual history) is written
+    /// every `checkpoint.interval` seconds and when a replica finishes; a solve with the same problem, options and
+    /// seed resumes from it and returns bitwise the same result as an uninterrupted one.
+    public var checkpoint: Checkpoint?
 
     public init(samples: Int = 1000, damping: Double = 0.7, maxIterations: Int = 50, tolerance: Double? = nil,
                 toleranceFactor: Double = 0.01, freshSamples: Bool = false, gradientIndependence: Bool = false,
-                replicas: Int = 1, memoryLimit: Int? = nil, exactDelta: Bool = false, initialFields: (u: Matrix, r: [Double])? = nil) {
-        self.exactDelta = exactDelta; self.initialFields = initialFields
+                replicas: Int = 1, memoryLimit: Int? = nil, exactDelta: Bool = false, initialFields: (u: Matrix, r: [Double])? = nil,
+                checkpoint: Checkpoint? = nil) {
+        self.exactDelta = exactDelta; self.initialFields = initialFields; self.checkpoint = checkpoint
         self.samples = samples; self.damping = damping; self.maxIterations = maxIterations; self.tolerance = tolerance
         self.toleranceFactor = toleranceFactor; self.freshSamples = freshSamples
         self.gradientIndependence = gradientIndependence; self.replicas = replicas; self.memoryLimit = memoryLimit
@@ -70,6 +75,8 @@ public struct NonlinearDMFTSolution: Sendable {
     public var responseB: [Matrix]
     /// Combined record over replicas.
     public var record: ConvergenceRecord
+    /// What the checkpoint did: where the solve resumed, or why a checkpoint file was not used (nil without one).
+    public var checkpointNote: String?
 }
 
 /// Nonlinear DMFT by the alternating Monte Carlo solver of spec section 6 (paper eqs. 9-10):
@@ -119,7 +126,8 @@ public enum NonlinearDMFT {
     /// Solves the DMFT by Monte Carlo (any activation, any depth). Throws `insufficientMemory` with the estimate
     /// when the request does not fit.
     public static func solve(_ problem: DMFTProblem, options: NonlinearDMFTOptions = NonlinearDMFTOptions(), seed: UInt64 = 0,
-                             threads: Int? = nil, progress: ((Int, Double) -> Void)? = nil) throws -> NonlinearDMFTSolution {
+                             threads: Int? = nil, progress: ((Int, Double) -> Void)? = nil,
+                             log: ((String) -> Void)? = nil) throws -> NonlinearDMFTSolution {
         try options.validate()
         if options.exactDelta && problem.gamma0 == 0 {
             throw SolvableError.invalidParameter(name: "gamma0", value: "0", allowed: "gamma0 > 0 with the exact Delta update (f carries 1/gamma0)")
@@ -136,11 +144,31 @@ public enum NonlinearDMFT {
                                                    hint: "reduce samples, steps T, points P or threads (kernels scale as (T P)^2, Jacobians as threads (T P)^2)")
         }
         var runs: [(KernelTrajectory, [Matrix], [Matrix], ConvergenceRecord)] = []
+        var archive = CheckpointState()
+        var note: String? = nil
+        let key = checkpointKey(problem, options: options, seed: seed)
+        if let ck = options.checkpoint {
+            switch ck.load(key: key) {
+            case .resumable(let state):
+                archive = state
+                let where_ = (0..<options.replicas).compactMap { r -> String? in
+                    guard let it = state.integer("r\(r).next_iteration") else { return nil }
+                    let at = state.integer("r\(r).done") == 1 ? "done" : "iteration \(it)"
+                    return options.replicas > 1 ? "replica \(r) \(at)" : at
+                }
+                note = "resumed from the checkpoint at \(ck.url.path): " + where_.joined(separator: ", ")
+            case .none: note = "no checkpoint at \(ck.url.path) yet; starting afresh"
+            case .otherParameters: note = "the checkpoint at \(ck.url.path) is for other parameters; starting afresh (it will be replaced)"
+            case .unreadable(let why): note = "the checkpoint at \(ck.url.path) is unreadable (\(why)); starting afresh"
+            }
+        }
+        if let note { log?(note) }
         for r in 0..<options.replicas {
             // BLAS stays single-threaded for the serial part so the result does not depend on the thread count (the
             // eigendecompositions are fed back into the iteration); the path sums are parallel over fixed chunks.
             runs.append(try ThreadPolicy.withSerialBLAS {
-                try solveOne(problem, options: options, seed: seed, replica: r, threads: th, progress: progress)
+                try solveOne(problem, options: options, seed: seed, replica: r, threads: th, progress: progress,
+                             archive: &archive, key: key)
             })
         }
         let trajs = runs.map(\.0)
@@ -149,7 +177,8 @@ public enum NonlinearDMFT {
         if trajs.count > 1 { se = (0..<problem.timeSteps).map { t in Statistics.standardError(trajs.map { $0.loss[t] }) } }
         return NonlinearDMFTSolution(trajectory: mean, replicaTrajectories: trajs, lossStandardError: se,
                                      responseA: runs[0].1, responseB: runs[0].2,
-                                     record: runs.count == 1 ? runs[0].3 : ConvergenceRecord.combine(runs.map(\.3)))
+                                     record: runs.count == 1 ? runs[0].3 : ConvergenceRecord.combine(runs.map(\.3)),
+                                     checkpointNote: note)
     }
 
     /// Symmetric PSD square root V sqrt(max(lambda, 0)) V^T (spec section 6; continuous under common random numbers).
@@ -163,8 +192,24 @@ public enum NonlinearDMFT {
         return r
     }
 
+    /// The checkpoint key: a hash of everything the result depends on (not the thread count, which it does not).
+    static func checkpointKey(_ p: DMFTProblem, options o: NonlinearDMFTOptions, seed: UInt64) -> UInt64 {
+        var k = CheckpointKey("nonlinear-dmft/1")
+        k.add(p.depth); k.add(p.timeSteps); k.add(p.eta); k.add(p.gamma0); k.add(p.activation.name)
+        k.add(p.data.trainCount); k.add(p.data.inputKernel.storage); k.add(p.data.targets); k.add(p.data.testTargets)
+        k.add(o.samples); k.add(o.damping); k.add(o.maxIterations); k.add(o.effectiveTolerance); k.add(o.freshSamples)
+        k.add(o.gradientIndependence); k.add(o.replicas); k.add(o.exactDelta)
+        k.add(o.initialFields?.u.storage ?? []); k.add(o.initialFields?.r ?? [])
+        k.add(seed)
+        return k.value
+    }
+
+    /// One replica. With a checkpoint, its state lives in `archive` under "r<replica>." (beside the finished
+    /// replicas'), is restored from there when present, and the archive is saved every `interval` seconds and when
+    /// the replica finishes.
     static func solveOne(_ problem: DMFTProblem, options: NonlinearDMFTOptions, seed: UInt64, replica: Int, threads: Int,
-                         progress: ((Int, Double) -> Void)?) throws -> (KernelTrajectory, [Matrix], [Matrix], ConvergenceRecord) {
+                         progress: ((Int, Double) -> Void)?, archive: inout CheckpointState, key: UInt64) throws
+        -> (KernelTrajectory, [Matrix], [Matrix], ConvergenceRecord) {
         let clock = Stopwatch()
         let L = problem.depth, T = problem.timeSteps, n = problem.n, tn = T * n, S = options.samples
         let act = problem.activation
@@ -207,7 +252,76 @@ public enum NonlinearDMFT {
         }
         var overflowLayer: Int? = nil
         var good: (Phi: [Matrix], G: [Matrix], A: [Matrix], B: [Matrix])? = nil
-        for iter in 1...options.maxIterations {
+
+        // checkpoint: the whole iteration state (the normals are regenerated from the seed)
+        let prefix = "r\(replica)."
+        var firstIteration = 1, finished = false, elapsedBefore = 0.0, sinceSave = Stopwatch()
+        func stateMatrices(_ tag: String, _ ph: [Matrix], _ g: [Matrix], _ a: [Matrix], _ b: [Matrix]) -> [(String, Matrix)] {
+            (1...L).flatMap { l in [("\(tag)phi\(l)", ph[l]), ("\(tag)g\(l)", g[l])] }
+                + (1..<L).flatMap { l in [("\(tag)a\(l)", a[l]), ("\(tag)b\(l)", b[l])] }
+        }
+        func save(nextIteration: Int, done: Bool) throws {
+            guard let ck = options.checkpoint else { return }
+            archive.removeAll(prefix: prefix)
+            archive.set(prefix + "next_iteration", integer: nextIteration)
+            archive.set(prefix + "done", integer: done ? 1 : 0)
+            archive.set(prefix + "status", string: status.rawValue)
+            if let m = message { archive.set(prefix + "message", string: m) }
+            archive[prefix + "elapsed"] = [elapsedBefore + clock.elapsed]
+            archive[prefix + "history"] = history
+            archive.set(prefix + "below", integer: below)
+            archive[prefix + "delta"] = delta.flatMap { $0 }
+            for (name, m) in stateMatrices("", Phi, G, A, B) { archive[prefix + name] = m.storage }
+            if let ex = exact {
+                archive[prefix + "exact_delta"] = ex.delta.flatMap { $0 }
+                archive[prefix + "exact_predictions"] = ex.predictions.flatMap { $0 }
+                archive[prefix + "exact_loss"] = ex.loss
+            }
+            if !done, let g = good { for (name, m) in stateMatrices("good_", g.Phi, g.G, g.A, g.B) { archive[prefix + name] = m.storage } }
+            try ck.save(archive, key: key)
+            sinceSave = Stopwatch()
+        }
+        func restore() throws -> Int? {
+            guard options.checkpoint != nil, let next = archive.integer(prefix + "next_iteration") else { return nil }
+            func array(_ name: String, _ count: Int) throws -> [Double] {
+                guard let v = archive[prefix + name], v.count == count else {
+                    throw SolvableError.runtime("checkpoint entry \(prefix + name) is missing or has the wrong size; delete the checkpoint file")
+                }
+                return v
+            }
+            func rows(_ v: [Double], _ width: Int) -> [[Double]] { (0..<T).map { Array(v[($0 * width)..<(($0 + 1) * width)]) } }
+            func matrices(_ tag: String, _ ph: inout [Matrix], _ g: inout [Matrix], _ a: inout [Matrix], _ b: inout [Matrix]) throws {
+                for l in 1...L {
+                    ph[l] = Matrix(rows: tn, cols: tn, columnMajor: try array("\(tag)phi\(l)", tn * tn))
+                    g[l] = Matrix(rows: tn, cols: tn, columnMajor: try array("\(tag)g\(l)", tn * tn))
+                }
+                for l in 1..<L {
+                    a[l] = Matrix(rows: tn, cols: tn, columnMajor: try array("\(tag)a\(l)", tn * tn))
+                    b[l] = Matrix(rows: tn, cols: tn, columnMajor: try array("\(tag)b\(l)", tn * tn))
+                }
+            }
+            try matrices("", &Phi, &G, &A, &B)
+            finished = archive.integer(prefix + "done") == 1
+            status = archive.string(prefix + "status").flatMap(SolverStatus.init(rawValue:)) ?? .maxIterations
+            message = archive.string(prefix + "message")
+            elapsedBefore = try array("elapsed", 1)[0]
+            history = archive[prefix + "history"] ?? []
+            below = archive.integer(prefix + "below") ?? 0
+            delta = rows(try array("delta", T * problem.p), problem.p)
+            if archive[prefix + "exact_loss"] != nil {
+                exact = (rows(try array("exact_delta", T * problem.p), problem.p), rows(try array("exact_predictions", T * n), n),
+                         try array("exact_loss", T))
+            }
+            if archive[prefix + "good_phi1"] != nil {
+                var g = (Phi: Phi, G: G, A: A, B: B)
+                try matrices("good_", &g.Phi, &g.G, &g.A, &g.B)
+                good = g
+            }
+            return next   // fresh normals of iteration `next` are drawn by the loop, as in an uninterrupted run
+        }
+        if let next = try restore() { firstIteration = next }
+
+        for iter in (finished ? 1..<1 : firstIteration..<(options.maxIterations + 1)) {
             if options.freshSamples && iter > 1 {
                 xiU = (0...L).map { $0 == 0 ? Matrix(rows: 0, cols: 0) : normals($0, "u", iter) }
                 xiR = (0...L).map { $0 == 0 ? Matrix(rows: 0, cols: 0) : normals($0, "r", iter) }
@@ -286,16 +400,21 @@ public enum NonlinearDMFT {
                 below = rho < 3 * floor ? below + 1 : 0
                 if below >= 3 { status = .converged; break }
             } else if rho < tol { status = .converged; break }
+            if let ck = options.checkpoint, iter < options.maxIterations, sinceSave.elapsed >= ck.interval {
+                try save(nextIteration: iter + 1, done: false)
+            }
         }
-        if status == .maxIterations {
+        if status == .maxIterations && !finished {
             message = "rho = \(history.last ?? .nan) after \(history.count) iterations (tolerance \(options.freshSamples ? 3 * floor : tol))"
         }
         let euler = exact ?? problem.eulerTrajectory(ntk: ntk)
         let traj = KernelTrajectory(timeSteps: T, trainCount: problem.p, pointCount: n, depth: L, loss: euler.loss,
                                     delta: euler.delta, predictions: euler.predictions, kernelPhi: Array(Phi[1...L]),
                                     kernelG: Array(G[1...L]), ntk: (0..<T).map(ntk))
+        if !finished { try save(nextIteration: history.count + 1, done: true) }
         let rec = ConvergenceRecord(status: status, iterations: history.count, residualHistory: history,
-                                    tolerance: options.freshSamples ? 3 * floor : tol, elapsedSeconds: clock.elapsed, message: message)
+                                    tolerance: options.freshSamples ? 3 * floor : tol, elapsedSeconds: elapsedBefore + clock.elapsed,
+                                    message: message)
         return (traj, L > 1 ? Array(A[1..<L]) : [], L > 1 ? Array(B[1..<L]) : [], rec)
     }
 

@@ -84,7 +84,8 @@ enum CLIRunner {
         let params = try Parameters(specs: task.parameters, config: config, overrides: flags)
         let outPath = common.out ?? config.first { $0.0 == "out" }.flatMap { if case .string(let s) = $0.1 { return s }; return nil }
         var dir = try outPath.map(OutputDirectory.init)   // create early: a bad --out fails before the work
-        let ctx = try configure(common, config: config)
+        var ctx = try configure(common, config: config)
+        ctx.outDirectory = dir?.url.path
         ctx.log("\(task.name): starting (threads \(ctx.threads), seed \(ctx.seed))")
         let output = try task.run(params, ctx)
         let wall = clock.elapsed
@@ -112,6 +113,7 @@ enum CLIRunner {
         } else {
             print(humanSummary(task: task, output: output, wall: wall, out: dir?.url.path))
         }
+        for c in output.checkpoints { c.remove() }   // the results it protected are now written
         if !output.status.isConverged {
             let bad = output.records.first { !$0.record.status.isConverged }!
             throw SolvableError.notConverged(solver: bad.name, detail: "\(bad.record.status.rawValue) after \(bad.record.iterations) iterations, residual \(bad.record.finalResidual) (tolerance \(bad.record.tolerance))\(bad.record.message.map { "; " + $0 } ?? "")\(withheld.map { "; outputs withheld: " + $0 } ?? "")")

@@ -39,6 +39,20 @@ enum DMFTCommon {
         ParameterSpec("exact_delta", .bool, default: .bool(false), help: "exact discrete-time Delta update in Monte Carlo (default Euler)"),
     ]
 
+    /// Checkpointing of the Monte Carlo solver (the closed-form deep linear solver needs none: seconds per solve).
+    static let checkpointParameters: [ParameterSpec] = [
+        ParameterSpec("checkpoint", .string,
+                      help: "Monte Carlo checkpoint file; a rerun with the same parameters and seed resumes from it (default OUT/dmft-solve.checkpoint with --out; \"none\" disables); deleted once the outputs are written"),
+        ParameterSpec("checkpoint_interval", .double(0...1e7), default: .number(60), help: "seconds between checkpoint writes (0: after every iteration)"),
+    ]
+
+    /// The checkpoint of a Monte Carlo solve: `--checkpoint PATH`, else `name` in the output directory, else none.
+    static func checkpoint(_ p: Parameters, _ ctx: RunContext, name: String) throws -> Checkpoint? {
+        let path = p.optionalString("checkpoint") ?? ctx.outDirectory.map { URL(fileURLWithPath: $0).appendingPathComponent(name).path }
+        guard let path, path != "none" else { return nil }
+        return try Checkpoint(path: path, interval: p.double("checkpoint_interval"))
+    }
+
     static let outputParameters: [ParameterSpec] = [
         ParameterSpec("save_kernels", .bool, default: .bool(true), help: "write Phi^l, G^l as .npy ([T,P,T,P] or [T,T]) and the NTK [T,P,P]"),
     ]
@@ -83,7 +97,8 @@ enum DMFTCommon {
     }
 
     /// Full DMFT: closed form for linear phi (unless --solver mc), Monte Carlo otherwise.
-    static func solveTheory(_ pr: DMFTProblem, _ p: Parameters, _ ctx: RunContext) throws -> (trajectory: KernelTrajectory, record: ConvergenceRecord, solver: String, lossSE: [Double]?) {
+    static func solveTheory(_ pr: DMFTProblem, _ p: Parameters, _ ctx: RunContext, checkpoint: Checkpoint? = nil) throws
+        -> (trajectory: KernelTrajectory, record: ConvergenceRecord, solver: String, lossSE: [Double]?, checkpoint: Checkpoint?) {
         let choice = p.string("solver")
         let linear = pr.activation.kind == .linear && choice != "mc"
         if choice == "linear" && pr.activation.kind != .linear {
@@ -91,12 +106,14 @@ enum DMFTCommon {
         }
         if linear {
             let s = try DeepLinearDMFT.solve(pr, options: linearOptions(p)) { it, rho in ctx.log("sweep \(it): rho = \(rho)") }
-            return (s.trajectory, s.record, "deep linear (closed form, Gauss-Seidel sweeps)", nil)
+            return (s.trajectory, s.record, "deep linear (closed form, Gauss-Seidel sweeps)", nil, nil)
         }
-        let s = try NonlinearDMFT.solve(pr, options: monteCarloOptions(p), seed: ctx.seed, threads: ctx.threads) { it, rho in
-            ctx.log("iteration \(it): rho = \(rho)")
-        }
-        return (s.trajectory, s.record, "alternating Monte Carlo (S = \(p.int("samples")))", p.int("replicas") > 1 ? s.lossStandardError : nil)
+        var options = monteCarloOptions(p)
+        options.checkpoint = checkpoint
+        let s = try NonlinearDMFT.solve(pr, options: options, seed: ctx.seed, threads: ctx.threads,
+                                        progress: { it, rho in ctx.log("iteration \(it): rho = \(rho)") }, log: ctx.log)
+        return (s.trajectory, s.record, "alternating Monte Carlo (S = \(p.int("samples")))", p.int("replicas") > 1 ? s.lossStandardError : nil,
+                checkpoint)
     }
 
     /// Loss/Delta table over grid time and t * eta / P.

@@ -19,11 +19,12 @@ public enum DMFTSolveTask: ComputeTask {
         "solvable dmft solve --depth 3 --gamma0 1.5 --points 8 --dim 16 --steps 30 --eta 0.05 --json",
         "solvable dmft solve --activation tanh --gain 0.8 --depth 2 --points 3 --steps 8 --samples 200 --eta 0.3 --json",
     ]
-    public static let parameters = DMFTCommon.dataParameters + DMFTCommon.modelParameters + DMFTCommon.solverParameters + DMFTCommon.outputParameters
+    public static let parameters = DMFTCommon.dataParameters + DMFTCommon.modelParameters + DMFTCommon.solverParameters
+        + DMFTCommon.checkpointParameters + DMFTCommon.outputParameters
 
     public static func run(_ p: Parameters, _ ctx: RunContext) throws -> TaskOutput {
         let pr = try DMFTCommon.problem(p)
-        let th = try DMFTCommon.solveTheory(pr, p, ctx)
+        let th = try DMFTCommon.solveTheory(pr, p, ctx, checkpoint: DMFTCommon.checkpoint(p, ctx, name: "dmft-solve.checkpoint"))
         let tr = th.trajectory
         var out = TaskOutput(summary: .object([
             ("solver", .string(th.solver)), ("record", DMFTCommon.recordJSON(th.record)),
@@ -35,6 +36,7 @@ public enum DMFTSolveTask: ComputeTask {
         if p.bool("save_kernels") { out.arrays = DMFTCommon.kernelArrays(tr) }
         out.plots = [("loss", DMFTCommon.lossPlot([("DMFT", tr, .line)], title: "DMFT loss", eta: pr.eta))] + DMFTCommon.heatmaps(tr, title: "DMFT")
         out.records = [("dmft", th.record)]
+        out.checkpoints = th.checkpoint.map { [$0] } ?? []
         return out
     }
 }

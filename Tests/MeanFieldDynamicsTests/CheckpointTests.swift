@@ -1,0 +1,88 @@
+import Foundation
+import Testing
+import NumericalCore
+import MeanFieldDynamics
+import Experiments
+import SolvableTestSupport
+
+/// Issue 9: a long Monte Carlo DMFT solve checkpoints periodically and resumes, with the same parameters, to
+/// bitwise the same result as an uninterrupted run.
+@Suite struct DMFTCheckpointTests {
+    /// Library level: a finished checkpoint (two replicas, fresh samples) is resumed instead of recomputed and gives
+    /// bitwise the same solution; a checkpoint of other parameters (another seed) is not used.
+    @Test func resumeIsBitwiseAndKeyed() throws {
+        let pr = try specProblem(depth: 2, gamma0: 1, p: 3, d: 6, steps: 5, eta: 0.3, activation: try .tanh())
+        let dir = try SolvableProcess.scratchDirectory("dmft-ckpt-lib")
+        var opts = NonlinearDMFTOptions(samples: 48, maxIterations: 6, freshSamples: true, replicas: 2)
+        let plain = try NonlinearDMFT.solve(pr, options: opts, seed: 3)
+        #expect(plain.checkpointNote == nil)
+        opts.checkpoint = try Checkpoint(path: "\(dir)/solve.ckpt", interval: 0)
+        let first = try NonlinearDMFT.solve(pr, options: opts, seed: 3)
+        #expect(first.checkpointNote?.contains("starting afresh") == true)
+        let resumed = try NonlinearDMFT.solve(pr, options: opts, seed: 3)
+        #expect(resumed.checkpointNote?.contains("resumed") == true, "\(resumed.checkpointNote ?? "nil")")
+        for s in [first, resumed] {
+            #expect(s.trajectory.loss == plain.trajectory.loss)
+            #expect(s.trajectory.kernelPhi[1].storage == plain.trajectory.kernelPhi[1].storage)
+            #expect(s.responseA[0].storage == plain.responseA[0].storage)
+            #expect(s.record.residualHistory == plain.record.residualHistory && s.record.status == plain.record.status)
+        }
+        let other = try NonlinearDMFT.solve(pr, options: opts, seed: 4)
+        #expect(other.checkpointNote?.contains("other parameters") == true)
+        #expect(other.trajectory.loss != plain.trajectory.loss)
+    }
+
+    /// Process level: 20 SIGKILLs at seeded pseudo-random moments of a ~4 s solve, each followed by a restart that
+    /// resumes from the last checkpoint; after each kill the checkpoint on disk is complete (never half-written).
+    /// The final run equals an uninterrupted run (with another thread count) bitwise: same loss, same residual
+    /// history, byte-identical kernel files; the checkpoint and every temporary are gone afterwards.
+    @Test func killedSolveResumesToTheSameResult() throws {
+        let dir = try SolvableProcess.scratchDirectory("dmft-ckpt-kill")
+        let args = ["dmft", "solve", "--activation", "tanh", "--depth", "2", "--points", "4", "--dim", "8", "--steps", "20",
+                    "--samples", "1500", "--eta", "0.3", "--iterations", "60", "--tolerance", "1e-8",
+                    "--checkpoint-interval", "0", "--json"]
+        let reference = try SolvableProcess.run(args + ["--out", "\(dir)/reference", "--threads", "2"])
+        #expect(reference.status == 0, "\(reference.stderr)")
+        let out = "\(dir)/killed", checkpoint = "\(out)/dmft-solve.checkpoint"
+        var rng = RandomStream(seed: 31415)
+        var resumedAt: [Int] = []
+        var finishedEarly = false
+        for trial in 0..<20 {
+            let p = Process()
+            p.executableURL = try SolvableProcess.binary()
+            p.arguments = args + ["--out", out, "--threads", "1"]
+            p.environment = ProcessInfo.processInfo.environment.merging(["SOLVABLE_BLAS_AUTOSELECT": "0"]) { $1 }
+            let log = URL(fileURLWithPath: "\(dir)/trial\(trial).log")
+            FileManager.default.createFile(atPath: log.path, contents: nil)
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = try FileHandle(forWritingTo: log)
+            try p.run()
+            usleep(UInt32(60_000 + rng.index(below: 260_000)))
+            kill(p.processIdentifier, SIGKILL)
+            p.waitUntilExit()
+            if p.terminationReason == .exit { finishedEarly = true; break }   // a very slow machine: nothing left to kill
+            if FileManager.default.fileExists(atPath: checkpoint),
+               case .unreadable(let why) = try Checkpoint(path: checkpoint).load(key: 0) {
+                Issue.record("trial \(trial): half-written checkpoint visible (\(why))")
+            }
+            let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+            if let r = text.range(of: "resumed from the checkpoint at \(checkpoint): iteration "),
+               let it = Int(text[r.upperBound...].prefix { $0.isNumber }) { resumedAt.append(it) }
+        }
+        print("DMFT kill test: resumed at iterations \(resumedAt)\(finishedEarly ? " (a run finished before its kill)" : "")")
+        let final = try SolvableProcess.run(args + ["--out", out, "--threads", "1"])
+        #expect(final.status == 0, "\(final.stderr)")
+        if !finishedEarly {
+            #expect(final.stderr.contains("resumed from the checkpoint"), "\(final.stderr)")
+            #expect(resumedAt.count >= 10 && resumedAt == resumedAt.sorted(), "resumed at \(resumedAt)")
+        }
+        let a = try JSONValue.parse(json: reference.stdout), b = try JSONValue.parse(json: final.stdout)
+        #expect(a["result"]?["loss"] != nil && a["result"]?["loss"] == b["result"]?["loss"])
+        #expect(a["solvers"]?["dmft"]?["residual_history"] == b["solvers"]?["dmft"]?["residual_history"])
+        for f in ["phi_layer1.npy", "phi_layer2.npy", "g_layer1.npy", "g_layer2.npy", "ntk.npy", "loss.csv"] {
+            #expect(try Data(contentsOf: URL(fileURLWithPath: "\(dir)/reference/\(f)")) == Data(contentsOf: URL(fileURLWithPath: "\(out)/\(f)")), "\(f)")
+        }
+        let left = try FileManager.default.contentsOfDirectory(atPath: out)
+        #expect(!left.contains("dmft-solve.checkpoint") && !left.contains { $0.contains(".tmp-") }, "\(left)")
+    }
+}
