@@ -162,10 +162,15 @@ public enum SweepRunner {
             let clock = Stopwatch()
             var ctx = context
             ctx.seed = p.seed
+            // a long solve of this point checkpoints here, so a killed shard resumes inside the point too
+            let work = out.isEmpty ? nil : URL(fileURLWithPath: out).appendingPathComponent("checkpoints").appendingPathComponent(p.id)
+            ctx.checkpointDirectory = work?.path
+            var checkpoints: [Checkpoint] = []
             var fields: [(String, JSONValue)] = [("id", .string(p.id)), ("index", .int(p.index)),
                                                  ("parameters", p.parameters.json), ("seed", .string(String(p.seed)))]
             do {
                 let output = try spec.task.run(p.parameters, ctx)
+                checkpoints = output.checkpoints
                 let records = output.records.map(\.record)
                 fields += [("status", .string(output.status.rawValue)),
                            ("residual", .number(records.map(\.finalResidual).max() ?? 0)),
@@ -181,8 +186,11 @@ public enum SweepRunner {
                        ("slurm_array_task_id", env["SLURM_ARRAY_TASK_ID"].map { .string($0) } ?? .null),
                        ("solvable_version", .string(RunEnvironment.version))]
             try OutputDirectory.atomicWrite(Data((JSONValue.object(fields).serialized() + "\n").utf8), to: dir.appendingPathComponent("\(p.id).json"))
+            for c in checkpoints { c.remove() }   // the point's record is written
+            if let work { try? FileManager.default.removeItem(at: work) }
             progress.advance()
         }
+        rmdir(URL(fileURLWithPath: out).appendingPathComponent("checkpoints").path)   // only when no other shard uses it
         return (todo.count, mine.count - todo.count, failed)
     }
 

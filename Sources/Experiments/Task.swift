@@ -13,15 +13,16 @@ public struct RunContext: Sendable {
     public var threads: Int
     /// Log lines go to stderr (via swift-log in the CLI); silent when quiet.
     public var log: @Sendable (String) -> Void
-    /// The command's `--out` directory, where long solves keep their default checkpoint (nil without `--out`).
-    public var outDirectory: String?
+    /// Where long solves keep their default checkpoint: the command's `--out` directory in the CLI, a per-point
+    /// directory in sweeps (nil: no default checkpoint).
+    public var checkpointDirectory: String?
 
     public init(seed: UInt64 = 0, threads: Int = ThreadPolicy.threads, log: @escaping @Sendable (String) -> Void = { _ in },
-                outDirectory: String? = nil) {
+                checkpointDirectory: String? = nil) {
         self.seed = seed
         self.threads = threads
         self.log = log
-        self.outDirectory = outDirectory
+        self.checkpointDirectory = checkpointDirectory
     }
 }
 

@@ -85,7 +85,7 @@ enum CLIRunner {
         let outPath = common.out ?? config.first { $0.0 == "out" }.flatMap { if case .string(let s) = $0.1 { return s }; return nil }
         var dir = try outPath.map(OutputDirectory.init)   // create early: a bad --out fails before the work
         var ctx = try configure(common, config: config)
-        ctx.outDirectory = dir?.url.path
+        ctx.checkpointDirectory = dir?.url.path
         ctx.log("\(task.name): starting (threads \(ctx.threads), seed \(ctx.seed))")
         let output = try task.run(params, ctx)
         let wall = clock.elapsed

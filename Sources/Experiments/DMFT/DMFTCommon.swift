@@ -46,9 +46,10 @@ enum DMFTCommon {
         ParameterSpec("checkpoint_interval", .double(0...1e7), default: .number(60), help: "seconds between checkpoint writes (0: after every iteration)"),
     ]
 
-    /// The checkpoint of a Monte Carlo solve: `--checkpoint PATH`, else `name` in the output directory, else none.
+    /// The checkpoint of a Monte Carlo solve: `--checkpoint PATH`, else `name` in the context's checkpoint directory
+    /// (`--out`, or the sweep point's), else none.
     static func checkpoint(_ p: Parameters, _ ctx: RunContext, name: String) throws -> Checkpoint? {
-        let path = p.optionalString("checkpoint") ?? ctx.outDirectory.map { URL(fileURLWithPath: $0).appendingPathComponent(name).path }
+        let path = p.optionalString("checkpoint") ?? ctx.checkpointDirectory.map { URL(fileURLWithPath: $0).appendingPathComponent(name).path }
         guard let path, path != "none" else { return nil }
         return try Checkpoint(path: path, interval: p.double("checkpoint_interval"))
     }
