@@ -51,6 +51,6 @@ let package = Package(
         .testTarget(name: "StructuredFeaturesTests", dependencies: ["SolvableTestSupport", "StructuredFeatures", "Experiments"], swiftSettings: swiftSettings),
         .testTarget(name: "SequenceMemoryTests", dependencies: ["SolvableTestSupport", "SequenceMemory", "Experiments"], swiftSettings: swiftSettings),
         .testTarget(name: "MeanFieldDynamicsTests", dependencies: ["SolvableTestSupport", "MeanFieldDynamics", "Experiments"], swiftSettings: swiftSettings),
-        .testTarget(name: "FiniteWidthFluctuationsTests", dependencies: ["SolvableTestSupport", "FiniteWidthFluctuations", "Experiments"], swiftSettings: swiftSettings),
+        .testTarget(name: "FiniteWidthFluctuationsTests", dependencies: ["SolvableTestSupport", "FiniteWidthFluctuations", "MeanFieldDynamics", "Experiments"], swiftSettings: swiftSettings),
     ]
 )

@@ -11,7 +11,9 @@ import NumericalCore
 /// NTK K = sum_{l=0}^{L} G^{l+1} H^l with H^l = |h^l|^2/N (H^0 = 1), G^l = |g^l|^2/N (G^{L+1} = 1).
 ///
 /// The leading-order theory is `DeepLinearPropagator` (Hessian of the full DMFT action, spec section 6); this
-/// trainer gives the measured N Var of Delta(t) and K(t) it is tested against.
+/// trainer gives the measured N Var of Delta(t) and K(t) it is tested against. It is the P = 1 case of
+/// `MeanFieldDynamics.NetworkTrainer` without its kernel recording (the ensembles need only K(t)); the two agree to
+/// rounding on the same weights (`CrossModuleTests`).
 public enum DeepLinearEnsemble {
     public struct Trajectory: Sendable { public var delta: [Double]; public var kernel: [Double] }
 

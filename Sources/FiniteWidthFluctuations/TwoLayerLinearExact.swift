@@ -61,7 +61,7 @@ public struct ScalarVariance: Sendable, Equatable {
 ///     N Var q(t) = 8 [ (dq/dA)^2 + (dq/dB)^2 ]    at A = B = 2 (infinite width).
 ///
 /// Derivatives are forward-mode (exact to rounding). Uncentered: f_N = (A p^2 - B m^2)/(4 gamma0).
-/// This duplicates, for this special case, what the DMFT module's two-layer solver will provide.
+/// A closed form for this special case; the general DMFT solvers are in `MeanFieldDynamics`.
 public enum TwoLayerLinearExact {
     /// A number with its derivatives with respect to A and B (forward mode).
     struct Dual {

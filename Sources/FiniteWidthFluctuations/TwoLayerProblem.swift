@@ -91,7 +91,8 @@ public struct TwoLayerProblem: Sendable {
 /// width-N network (h_mu = w0.x_mu/sqrt(D), z = readout weight), so a block of N sites whose Delta is computed from
 /// its own empirical mean *is* a width-N network (spec 3, "exact discrete-time alternative"), and a block of S >> N
 /// sites driven by the same rule is the Monte Carlo solution of the DMFT (its S -> infinity limit).
-/// This duplicates, for two layers, the single-site process the DMFT module (MeanFieldDynamics) will provide.
+/// It is the two-layer case of the single-site process that `MeanFieldDynamics.NonlinearDMFT` samples for any depth
+/// (there with the Euler Delta by default); here it is kept as one block so the propagator can differentiate it.
 struct SiteBlock {
     let problem: TwoLayerProblem
     let count: Int
