@@ -3,6 +3,7 @@ import Testing
 import NumericalCore
 import StructuredFeatures
 import LinearAlgebra
+import Experiments
 
 @Suite("Simulation")
 struct SimulationTests {
@@ -17,21 +18,24 @@ struct SimulationTests {
     /// Theory vs simulation on the structured case, ridgeless and λ = 0.01, P ∈ {80, 200, 320, 700}
     /// (n_min = 400: P = 320 is 20 % below the peak, outside the O(1)-fluctuation zone of spec §6).
     /// 24 trials per point, fixed teacher, fixed seed (so the test is deterministic). Criterion: every point within
-    /// 3 s.e. (ε_g at 8 points, E_train at the 4 ridge points). For a fresh seed a purely statistical failure would
-    /// have probability ≈ 12 × P(|t_23| > 3) ≈ 12 × 0.64 % ≈ 8 %. With the ziggurat normal draws (since the issue-8
+    /// the Bonferroni Student-t bound for these 12 comparisons (ε_g at 8 points, E_train at the 4 ridge points) at
+    /// 1 % family-wise false alarm, q(0.01/12, ν = 23) = 3.84, so that a correct theory fails with probability 1 % for a
+    /// fresh seed (a flat 3 s.e. would fail ≈ 12 × P(|t_23| > 3) ≈ 8 % of seeds); 3.84 s.e. is still a ±8 % relative
+    /// window on ε_g here, far tighter than any of the modelling errors it guards against (a wrong layer term moves ε_g
+    /// by tens of %). With the ziggurat normal draws (since the issue-8
     /// benchmark work) this seed gives max |z| = 2.91 (ε_g at λ = 0.01, P = 320, 80 % of n_min: 0.1292 ± 0.0026 vs
     /// theory 0.1367) and 1.28 (E_train); with the earlier polar draws it was 0.81 and 1.71. The same point at 128 trials
     /// (seed 77) gives z = +1.1, and at 64-128 trials the settings show no bias beyond 1 s.e. (the finite-size bias at
     /// n0 = 400 is below the s.e. here), so 2.91 is a fluctuation of a right-skewed error near the peak (the sample mean
-    /// of 24 trials tends to fall below the mean with an underestimated s.e.). The Bonferroni Student-t bound for these
-    /// 12 points at 1 % family-wise is 4.0.
-    @Test("Structured two-layer case: theory within 3 s.e. per point")
+    /// of 24 trials tends to fall below the mean with an underestimated s.e.).
+    @Test("Structured two-layer case: theory within the Bonferroni Student-t bound at every point")
     func structuredAgreement() throws {
         let model = try Self.structuredModel()
         let theory = try model.resolve().theory
         let sim = try FeatureSimulator(model: model)
         let Ps = [80, 200, 320, 700]
         var zs: [Double] = []
+        let tol = featuresBonferroniTolerance(points: 12, trials: 24)
         for lambda in [0.0, 0.01] {
             let pts = try sim.run(samples: Ps, ridge: lambda, trials: 24, teacher: .fixed, seed: 2023)
             for p in pts {
@@ -40,20 +44,21 @@ struct SimulationTests {
                                           standardError: p.generalizationError.standardError)
                 zs.append(z)
                 print("features sim-test λ = \(lambda) P = \(p.samples): theory \(t.generalizationError) sim \(p.generalizationError.mean) ± \(p.generalizationError.standardError) z = \(z)")
-                #expect(abs(z) <= 3, "λ = \(lambda), P = \(p.samples): z = \(z)")
+                #expect(abs(z) <= tol, "λ = \(lambda), P = \(p.samples): z = \(z) (tolerance \(tol))")
                 if lambda > 0 {
                     let zt = Statistics.zScore(observed: p.trainingError.mean, expected: t.trainingError,
                                                standardError: p.trainingError.standardError)
                     print("features sim-test train λ = \(lambda) P = \(p.samples): theory \(t.trainingError) sim \(p.trainingError.mean) z = \(zt)")
-                    #expect(abs(zt) <= 3, "train λ = \(lambda), P = \(p.samples): z = \(zt)")
+                    #expect(abs(zt) <= tol, "train λ = \(lambda), P = \(p.samples): z = \(zt) (tolerance \(tol))")
                 }
             }
         }
-        print("features sim-test max |z| = \(zs.map(abs).max() ?? 0)")
+        print("features sim-test max |z| = \(zs.map(abs).max() ?? 0) (tolerance \(tol))")
     }
 
     /// Random teachers with matching average power (never rescaled per draw) agree with the theory at the mean
-    /// power; 32 trials at n0 = 200, power-law data and target, L = 1.
+    /// power; 32 trials at n0 = 200, power-law data and target, L = 1. Tolerance: Bonferroni Student-t bound for the
+    /// 3 points at 1 % family-wise false alarm (ν = 31: 3.18).
     @Test("Random-teacher protocol matches the theory on average")
     func randomTeacher() throws {
         let model = try FeatureModel(inputDimension: 200, dataCovariance: .powerLaw(exponent: 1), widths: [300],
@@ -64,8 +69,9 @@ struct SimulationTests {
             let t = try theory.evaluate(samples: Double(p.samples), ridge: 0.01)
             let z = Statistics.zScore(observed: p.generalizationError.mean, expected: t.generalizationError,
                                       standardError: p.generalizationError.standardError)
-            print("features random-teacher P = \(p.samples): z = \(z)")
-            #expect(abs(z) <= 3)
+            let tol = featuresBonferroniTolerance(points: 3, trials: 32)
+            print("features random-teacher P = \(p.samples): z = \(z) (tolerance \(tol))")
+            #expect(abs(z) <= tol)
         }
     }
 
@@ -103,9 +109,9 @@ struct SimulationTests {
     }
 
     /// Spec F9(b): Σ1 = Q diag(linspace(0.2, 3, n0)) Qᵀ with Q Haar (does not commute with Σ0), σ0 ∝ i^{-0.8},
-    /// w_i ∝ ±i^{-0.3}, L = 1, n1 = 300, η² = 0.05; n0 = 400 as in §6. 24 trials per point; tolerance 3 s.e. per
-    /// point (6 points; seed fixed).
-    @Test("Non-commuting first layer: theory within 3 s.e. per point")
+    /// w_i ∝ ±i^{-0.3}, L = 1, n1 = 300, η² = 0.05; n0 = 400 as in §6. 24 trials per point; tolerance the
+    /// Bonferroni Student-t bound for the 5 points at 1 % family-wise false alarm (ν = 23: 3.48; seed fixed).
+    @Test("Non-commuting first layer: theory within the Bonferroni Student-t bound at every point")
     func nonCommuting() throws {
         let n0 = 400
         let sigma1 = try CovarianceSpec.haarRotated(eigenvalues: (0..<n0).map { 0.2 + 2.8 * Double($0) / Double(n0 - 1) }, seed: 17)
@@ -119,7 +125,8 @@ struct SimulationTests {
                 let z = Statistics.zScore(observed: p.generalizationError.mean, expected: t.generalizationError,
                                           standardError: p.generalizationError.standardError)
                 print("features non-commuting λ = \(lambda) P = \(p.samples): theory \(t.generalizationError) sim \(p.generalizationError.mean) z = \(z)")
-                #expect(abs(z) <= 3, "λ = \(lambda) P = \(p.samples): z = \(z)")
+                let tol = featuresBonferroniTolerance(points: 5, trials: 24)
+                #expect(abs(z) <= tol, "λ = \(lambda) P = \(p.samples): z = \(z) (tolerance \(tol))")
             }
         }
         // with isotropic Σ0 and an isotropic random teacher only the spectrum of Σ1 matters (rotation invariance)
