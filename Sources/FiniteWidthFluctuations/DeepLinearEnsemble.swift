@@ -61,8 +61,8 @@ public enum DeepLinearEnsemble {
     /// Bytes an ensemble needs: per thread one member's (L - 1) N x N hidden weights (plus a copy while training
     /// starts) and O(L N) vectors, plus the recorded E x T x 2 values, kept twice.
     public static func memoryEstimate(depth L: Int, width N: Int, members E: Int, steps T: Int, threads: Int) -> Int {
-        EnsembleMemory.add(EnsembleMemory.bytes(max(1, min(threads, E)), EnsembleMemory.add(EnsembleMemory.bytes(2, max(0, L - 1), N, N), EnsembleMemory.bytes(4 * L + 4, N)), 8),
-                           EnsembleMemory.bytes(E, T, 2, 2, 8))
+        MemoryBudget.sum(MemoryBudget.product(max(1, min(threads, E)), MemoryBudget.sum(MemoryBudget.product(2, max(0, L - 1), N, N), MemoryBudget.product(4 * L + 4, N)), 8),
+                           MemoryBudget.product(E, T, 2, 2, 8))
     }
 
     /// Measured ensemble statistics of Delta(t) and K(t).
@@ -74,7 +74,7 @@ public enum DeepLinearEnsemble {
         try Validate.positive("eta", eta)
         try Validate.inRange("members", E, 4...10_000_000)
         let need = memoryEstimate(depth: L, width: N, members: E, steps: T, threads: ThreadPolicy.threads)
-        try EnsembleMemory.check(needed: need, cap: memoryCap,
+        try MemoryBudget.check(need, cap: memoryCap,
                                  hint: "deep-linear ensemble: \(min(ThreadPolicy.threads, E)) thread(s) x (L - 1) N^2 doubles of hidden weights (N = \(N), L = \(L)) plus E x T x 2 recorded values (E = \(E), T = \(T)); reduce width, depth or members, or use fewer threads")
         let runs = try Ensemble.run(width: N, members: E, seed: seed, purpose: "deep-linear") { rng in
             train(depth: L, width: N, gamma0: gamma0, eta: eta, y: y, steps: T, rng: &rng)

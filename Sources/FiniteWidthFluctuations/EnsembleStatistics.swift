@@ -83,15 +83,15 @@ public struct TwoLayerEnsemble: Sendable {
     /// E x T x (P + P_test + kernel pairs) values, kept twice (per member and in the series).
     public static func memoryEstimate(problem: TwoLayerProblem, width N: Int, members E: Int, threads: Int) -> Int {
         let perTime = problem.trainCount + problem.testCount + problem.kernelPairs.count
-        return EnsembleMemory.add(EnsembleMemory.bytes(max(1, min(threads, E)), N, 3 * problem.pointCount + 2, 8),
-                                  EnsembleMemory.bytes(E, problem.steps, perTime, 2, 8))
+        return MemoryBudget.sum(MemoryBudget.product(max(1, min(threads, E)), N, 3 * problem.pointCount + 2, 8),
+                                  MemoryBudget.product(E, problem.steps, perTime, 2, 8))
     }
 
     public init(problem: TwoLayerProblem, width: Int, members: Int, seed: UInt64, memoryCap: Int? = nil) throws {
         try Validate.inRange("members", members, 4...10_000_000)
         try Validate.inRange("width", width, 1...10_000_000)
         let need = Self.memoryEstimate(problem: problem, width: width, members: members, threads: ThreadPolicy.threads)
-        try EnsembleMemory.check(needed: need, cap: memoryCap,
+        try MemoryBudget.check(need, cap: memoryCap,
                                  hint: "two-layer ensemble: \(ThreadPolicy.threads) thread(s) x N (3 Q + 2) doubles of sites plus E x T x \(problem.trainCount + problem.testCount + problem.kernelPairs.count) recorded values (N = \(width), E = \(members), T = \(problem.steps)); reduce members, steps or width, or use fewer threads")
         let clock = Stopwatch()
         let runs = try Ensemble.run(width: width, members: members, seed: seed, purpose: "two-layer-ensemble") { rng in

@@ -21,7 +21,7 @@ import NumericalCore
 ///   kernel recording), equal to it draw for draw on the same weights.
 ///   `TwoLayerWeightEnsemble`: the same two-layer law in weight space (W in R^{N x D}, P = 1), BLAS-batched over
 ///   chunks of members with a SIMD tanh (`FastTanh`): benchmark case 5. Every ensemble checks its memory estimate
-///   first (`EnsembleMemory`, refused with the estimate and what to reduce).
+///   first (`MemoryBudget`, refused with the estimate and what to reduce).
 /// * Solver records: the deep-linear saddle has a validated `maxIterations`/`tolerance` budget and names itself
 ///   (`DeepLinearPropagator.saddleSolverName`); the two-layer propagator is a causal sweep (no budget) recorded
 ///   `diverged` on non-finite values; ensemble training that blows up is recorded `diverged` by the ensemble command.

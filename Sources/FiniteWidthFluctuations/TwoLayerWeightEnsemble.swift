@@ -2,32 +2,6 @@ import Foundation
 import LinearAlgebra
 import NumericalCore
 
-/// Memory estimates for ensembles, checked before anything is allocated: a request that would not fit is refused
-/// with the estimate and what to reduce (`SolvableError.insufficientMemory`, CLI exit 2).
-public enum EnsembleMemory {
-    /// Memory a run may use: half the physical memory (the rest is left to the system and to other jobs).
-    public static var available: Int { Int(min(ProcessInfo.processInfo.physicalMemory / 2, UInt64(Int.max))) }
-
-    /// Saturating byte count of `factors` multiplied together (huge requests must not overflow into small numbers).
-    public static func bytes(_ factors: Int...) -> Int {
-        var r = 1
-        for f in factors {
-            let (p, o) = r.multipliedReportingOverflow(by: max(f, 0))
-            if o { return Int.max }
-            r = p
-        }
-        return r
-    }
-
-    public static func add(_ a: Int, _ b: Int) -> Int { let (s, o) = a.addingReportingOverflow(b); return o ? Int.max : s }
-
-    /// Throws `insufficientMemory` when `needed` exceeds `available` (or `cap` when given, for tests).
-    public static func check(needed: Int, cap: Int? = nil, hint: String) throws {
-        let avail = cap ?? available
-        if needed > avail { throw SolvableError.insufficientMemory(needed: needed, available: avail, hint: hint) }
-    }
-}
-
 /// Ensembles of width-N two-layer networks trained in *weight space* (first-layer weights W in R^{N x D}, readout w),
 /// one training point (P = 1), the protocol of benchmark case 5 and of a researcher's numpy script:
 ///
@@ -55,8 +29,8 @@ public struct TwoLayerWeightEnsemble: Sendable {
     /// each, plus the recorded E x T x 2 values (kept twice: per member and in the series). All E x N x D weights
     /// are never held at once.
     public static func memoryEstimate(width N: Int, inputDimension D: Int, members E: Int, steps T: Int, threads: Int) -> Int {
-        EnsembleMemory.add(EnsembleMemory.bytes(max(1, min(threads, E)), min(chunk, E), EnsembleMemory.add(N, 3), EnsembleMemory.add(D, 5), 8),
-                           EnsembleMemory.bytes(E, T, 2, 2, 8))
+        MemoryBudget.sum(MemoryBudget.product(max(1, min(threads, E)), min(chunk, E), MemoryBudget.sum(N, 3), MemoryBudget.sum(D, 5), 8),
+                           MemoryBudget.product(E, T, 2, 2, 8))
     }
 
     /// Trains E members of width N on `problem` (P = 1, no test points, input kernel |x|^2/D) with input dimension D.
@@ -73,7 +47,7 @@ public struct TwoLayerWeightEnsemble: Sendable {
         let T = problem.steps
         let workers = max(1, min(threads ?? ThreadPolicy.threads, E))
         let need = Self.memoryEstimate(width: N, inputDimension: D, members: E, steps: T, threads: workers)
-        try EnsembleMemory.check(needed: need, cap: memoryCap,
+        try MemoryBudget.check(need, cap: memoryCap,
                                  hint: "weight-space ensemble: \(workers) thread(s) x \(Self.chunk) members x N (D + 5) doubles of weights and work space plus E x T x 2 recorded values (N = \(N), D = \(D), E = \(E), T = \(T)); reduce members, steps, width or input_dimension, or use fewer threads")
         let clock = Stopwatch()
         let kx = problem.inputKernel[0, 0]

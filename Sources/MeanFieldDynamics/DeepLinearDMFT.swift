@@ -58,8 +58,8 @@ public struct DeepLinearDMFTSolution: Sendable {
 public enum DeepLinearDMFT {
     /// Memory a solve needs (bytes): L + 1 kernels of (T n)^2 plus work space.
     public static func memoryEstimate(_ p: DMFTProblem) -> Int {
-        let tn = p.timeSteps * p.n
-        return 8 * (p.depth + 5) * tn * tn
+        let tn = MemoryBudget.product(p.timeSteps, p.n)
+        return MemoryBudget.product(8, p.depth + 5, tn, tn)
     }
 
     /// Solves the deep linear DMFT iteratively (any L). Throws for non-linear activations and too-large grids.
@@ -70,10 +70,7 @@ public enum DeepLinearDMFT {
             throw SolvableError.invalidParameter(name: "activation", value: problem.activation.name,
                                                  allowed: "linear for the deep linear solver (use NonlinearDMFT)")
         }
-        let need = memoryEstimate(problem), avail = Int(ProcessInfo.processInfo.physicalMemory)
-        if need > avail * 8 / 10 {
-            throw SolvableError.insufficientMemory(needed: need, available: avail, hint: "reduce steps T or points P")
-        }
+        try MemoryBudget.check(memoryEstimate(problem), hint: "reduce steps T or points P")
         let clock = Stopwatch()
         var horizons: [Int] = []
         if options.horizonContinuation {

@@ -26,8 +26,10 @@ public struct NetworkTrainer: Sendable {
 
     /// Bytes one training run holds (weights, recorded fields, kernels).
     public var memoryEstimate: Int {
-        let nn = problem.n, tn = problem.timeSteps * nn, l = problem.depth, w = width
-        return 8 * (w * problem.data.inputDimension + (l - 1) * w * w + 2 * l * w * tn + 2 * l * tn * tn + 6 * w * nn)
+        let nn = problem.n, tn = MemoryBudget.product(problem.timeSteps, nn), l = problem.depth, w = width
+        return MemoryBudget.product(8, MemoryBudget.sum(MemoryBudget.product(w, problem.data.inputDimension),
+                                                        MemoryBudget.product(l - 1, w, w), MemoryBudget.product(2 * l, w, tn),
+                                                        MemoryBudget.product(2 * l, tn, tn), MemoryBudget.product(6, w, nn)))
     }
 
     /// The initial weights of member `member`: W^0 (N x D), W^l (N x N, l = 1..L-1), readout w (length N).
@@ -143,12 +145,8 @@ public struct NetworkTrainer: Sendable {
     /// from the streams (seed, point, m).
     public func trainEnsemble(seed: UInt64, members: Int, point: UInt64 = 0, threads: Int? = nil) throws -> [KernelTrajectory] {
         try Validate.inRange("seeds", members, 1...100_000)
-        let avail = Int(ProcessInfo.processInfo.physicalMemory)
         let workers = min(members, threads ?? ThreadPolicy.threads)
-        let need = memoryEstimate * max(1, workers)
-        if need > avail * 8 / 10 {
-            throw SolvableError.insufficientMemory(needed: need, available: avail, hint: "reduce width, steps, points or threads")
-        }
+        try MemoryBudget.check(MemoryBudget.product(memoryEstimate, max(1, workers)), hint: "reduce width, steps, points or threads")
         return ThreadPolicy.parallelMap(members, threads: threads) { m in train(seed: seed, member: m, point: point) }
     }
 }

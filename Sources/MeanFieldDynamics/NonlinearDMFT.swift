@@ -19,7 +19,7 @@ public struct NonlinearDMFTOptions: Sendable {
     public var gradientIndependence: Bool
     /// Independent replicas (seeds) for Monte Carlo standard errors (spec: R >= 4 to report errors).
     public var replicas: Int
-    /// Bytes the solve may use (nil: 80% of physical memory).
+    /// Bytes the solve may use (nil: `MemoryBudget.available`).
     public var memoryLimit: Int?
     /// Delta update: Euler (default, the official convention) or exact discrete time,
     /// f_mu(t) = gamma0^{-1} <z^L(t) phi(h^L_mu(t))> - (same at t = 0) from the current paths (spec section 4).
@@ -116,11 +116,11 @@ public enum NonlinearDMFT {
     /// Bytes a solve needs: kernels, responses, operators and square roots ((T n)^2 each), path fields, and per-worker
     /// Jacobian work space.
     public static func memoryEstimate(_ p: DMFTProblem, options: NonlinearDMFTOptions, threads: Int = ThreadPolicy.threads) -> Int {
-        let tn = p.timeSteps * p.n, L = p.depth, s = options.samples
-        let kernels = (2 * L + 2 * max(0, L - 1) + 6) * tn * tn
-        let paths = s * tn * (8 + 2 * L)
-        let work = options.gradientIndependence || L == 1 ? 0 : max(1, threads) * 5 * tn * tn
-        return 8 * (kernels + paths + work)
+        let tn = MemoryBudget.product(p.timeSteps, p.n), L = p.depth, s = options.samples
+        let kernels = MemoryBudget.product(2 * L + 2 * max(0, L - 1) + 6, tn, tn)
+        let paths = MemoryBudget.product(s, tn, 8 + 2 * L)
+        let work = options.gradientIndependence || L == 1 ? 0 : MemoryBudget.product(max(1, threads), 5, tn, tn)
+        return MemoryBudget.product(8, MemoryBudget.sum(kernels, paths, work))
     }
 
     /// Solves the DMFT by Monte Carlo (any activation, any depth). Throws `insufficientMemory` with the estimate
@@ -137,12 +137,8 @@ public enum NonlinearDMFT {
                                                  allowed: "depth 1 and one column per point")
         }
         let th = threads ?? ThreadPolicy.threads
-        let need = memoryEstimate(problem, options: options, threads: th)
-        let avail = options.memoryLimit ?? Int(ProcessInfo.processInfo.physicalMemory) * 8 / 10
-        if need > avail {
-            throw SolvableError.insufficientMemory(needed: need, available: avail,
-                                                   hint: "reduce samples, steps T, points P or threads (kernels scale as (T P)^2, Jacobians as threads (T P)^2)")
-        }
+        try MemoryBudget.check(memoryEstimate(problem, options: options, threads: th), cap: options.memoryLimit,
+                               hint: "reduce samples, steps T, points P or threads (kernels scale as (T P)^2, Jacobians as threads (T P)^2)")
         var runs: [(KernelTrajectory, [Matrix], [Matrix], ConvergenceRecord)] = []
         var archive = CheckpointState()
         var note: String? = nil

@@ -40,7 +40,8 @@ public enum SolvableError: Error, CustomStringConvertible, Equatable {
 
 /// "1.5 GiB"-style formatting.
 public func formatBytes(_ n: Int) -> String {
-    let units = ["B", "KiB", "MiB", "GiB", "TiB"]
+    if n == Int.max { return "8 EiB or more" }   // a saturated estimate (MemoryBudget.product/sum)
+    let units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"]
     var v = Double(n)
     var u = 0
     while v >= 1024 && u < units.count - 1 { v /= 1024; u += 1 }

@@ -154,10 +154,7 @@ public struct FeatureSimulator: Sendable {
         }
         let workers = max(1, threads ?? ThreadPolicy.threads)
         let need = (samples.map { memoryPerTrial(samples: $0) }.max() ?? 0) * min(workers, samples.count * trials)
-        let available = Int(ProcessInfo.processInfo.physicalMemory / 2)
-        if need > available {
-            throw SolvableError.insufficientMemory(needed: need, available: available, hint: "reduce n0, the widths, P or --threads")
-        }
+        try MemoryBudget.check(need, hint: "reduce n0, the widths, P or --threads")
         let items = samples.count * trials
         let pool = WorkspacePool()
         let results: [(Double, Double, Double)] = try ThreadPolicy.parallelMap(items, threads: workers) { k in
