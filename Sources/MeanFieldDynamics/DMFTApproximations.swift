@@ -20,7 +20,7 @@ public enum DMFTApproximations {
     public static func solve(_ method: Method, problem: DMFTProblem,
                              linearOptions: DeepLinearDMFTOptions = DeepLinearDMFTOptions(),
                              monteCarloOptions: NonlinearDMFTOptions = NonlinearDMFTOptions(),
-                             seed: UInt64 = 0) throws -> (trajectory: KernelTrajectory, record: ConvergenceRecord) {
+                             seed: UInt64 = 0, log: ((String) -> Void)? = nil) throws -> (trajectory: KernelTrajectory, record: ConvergenceRecord) {
         let clock = Stopwatch()
         switch method {
         case .staticNTK:
@@ -33,7 +33,7 @@ public enum DMFTApproximations {
                 return (s.trajectory, s.record)
             }
             var o = monteCarloOptions; o.gradientIndependence = true
-            let s = try NonlinearDMFT.solve(problem, options: o, seed: seed)
+            let s = try NonlinearDMFT.solve(problem, options: o, seed: seed, log: log)
             return (s.trajectory, s.record)
         case .perturbative, .perturbativeEq13:
             let t = try perturbative(problem, paperEq13: method == .perturbativeEq13)

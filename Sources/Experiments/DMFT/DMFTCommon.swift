@@ -42,7 +42,7 @@ enum DMFTCommon {
     /// Checkpointing of the Monte Carlo solver (the closed-form deep linear solver needs none: seconds per solve).
     static let checkpointParameters: [ParameterSpec] = [
         ParameterSpec("checkpoint", .string,
-                      help: "Monte Carlo checkpoint file; a rerun with the same parameters and seed resumes from it (default OUT/dmft-solve.checkpoint with --out; \"none\" disables); deleted once the outputs are written"),
+                      help: "Monte Carlo checkpoint file; a rerun with the same parameters and seed resumes from it (default with --out: OUT/dmft-<verb>.checkpoint; \"none\" disables); deleted once the outputs are written"),
         ParameterSpec("checkpoint_interval", .double(0...1e7), default: .number(60), help: "seconds between checkpoint writes (0: after every iteration)"),
     ]
 

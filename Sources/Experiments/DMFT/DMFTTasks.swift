@@ -57,13 +57,16 @@ public enum DMFTApproxTask: ComputeTask {
     ]
     public static let parameters = [ParameterSpec("method", .choice(DMFTApproximations.Method.allCases.map(\.rawValue)),
                                                   default: .string("static"), help: "which approximation")]
-        + DMFTCommon.dataParameters + DMFTCommon.modelParameters + DMFTCommon.solverParameters + DMFTCommon.outputParameters
+        + DMFTCommon.dataParameters + DMFTCommon.modelParameters + DMFTCommon.solverParameters
+        + DMFTCommon.checkpointParameters + DMFTCommon.outputParameters
 
     public static func run(_ p: Parameters, _ ctx: RunContext) throws -> TaskOutput {
         let pr = try DMFTCommon.problem(p)
         let m = DMFTApproximations.Method(rawValue: p.string("method"))!
+        var mc = DMFTCommon.monteCarloOptions(p)   // used by gi with a nonlinear phi
+        mc.checkpoint = try DMFTCommon.checkpoint(p, ctx, name: "dmft-approx.checkpoint")
         let r = try DMFTApproximations.solve(m, problem: pr, linearOptions: DMFTCommon.linearOptions(p),
-                                             monteCarloOptions: DMFTCommon.monteCarloOptions(p), seed: ctx.seed)
+                                             monteCarloOptions: mc, seed: ctx.seed, log: ctx.log)
         let tr = r.trajectory
         var out = TaskOutput(summary: .object([
             ("method", .string(m.rawValue)), ("record", DMFTCommon.recordJSON(r.record)),
@@ -75,6 +78,7 @@ public enum DMFTApproxTask: ComputeTask {
         out.plots = [("loss", DMFTCommon.lossPlot([(m.rawValue, tr, .line)], title: "\(m.rawValue) loss", eta: pr.eta))]
             + DMFTCommon.heatmaps(tr, title: m.rawValue)
         out.records = [(m.rawValue, r.record)]
+        out.checkpoints = mc.checkpoint.map { [$0] } ?? []
         return out
     }
 }
