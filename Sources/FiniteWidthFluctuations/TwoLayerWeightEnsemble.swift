@@ -83,9 +83,12 @@ public struct TwoLayerWeightEnsemble: Sendable {
         var W = Matrix(rows: rows, cols: D)
         var w = [Double](repeating: 0, count: rows)
         for (m, e) in members.enumerated() {
+            // member e's N x D block of W (its rows m Np ..< m Np + N of every column), then its readout, by the ziggurat
             var rng = RandomStream(seed: seed, point: UInt64(N), sample: UInt64(e), purpose: "two-layer-weight-ensemble")
-            for i in 0..<N { for j in 0..<D { W.storage[j * rows + m * Np + i] = rng.gaussian() } }
-            for i in 0..<N { w[m * Np + i] = rng.gaussian() }
+            W.storage.withUnsafeMutableBufferPointer { p in
+                for j in 0..<D { ZigguratNormal.fill(p.baseAddress! + j * rows + m * Np, count: N, scale: nil, factor: 1, using: &rng) }
+            }
+            w.withUnsafeMutableBufferPointer { p in ZigguratNormal.fill(p.baseAddress! + m * Np, count: N, scale: nil, factor: 1, using: &rng) }
         }
         let xRow = Matrix(rows: 1, cols: D, columnMajor: x)
         var G = Matrix(rows: rows, cols: 1)
