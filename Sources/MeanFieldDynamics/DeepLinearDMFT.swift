@@ -143,8 +143,12 @@ public enum DeepLinearDMFT {
         var growth = 0
         var euler = problem.eulerTrajectory { _ in Matrix(rows: n, cols: n) }
         var message: String? = nil
-        // work space reused by every layer update (no fresh (T n)^2 allocations, hence no page faults, per sweep)
-        var zWork = Matrix(rows: tn, cols: tn), hWork = Matrix(rows: tn, cols: tn)
+        // Work space reused by every layer update (no fresh (T n)^2 allocations, hence no page faults, per sweep).
+        // H^l is written into spare[l], which is then swapped with H[l]: the old H^l stays referenced only by `good`
+        // (the divergence-recovery state), and at the next sweep, when `good` moves on, only by spare[l], which is
+        // overwritten in place. So no (T n)^2 matrix is copied for recovery.
+        var zWork = Matrix(rows: tn, cols: tn)
+        var spare = (0...L).map { _ in Matrix(rows: tn, cols: tn) }
         var overflowLayer: Int? = nil
         // the state at the start of the current sweep, whose loss is finite (copy on write: one copy per layer)
         var good: (H: [Matrix], G: [Matrix], A: [Matrix], B: [Matrix])? = nil
@@ -164,10 +168,13 @@ public enum DeepLinearDMFT {
             let dpad = problem.paddedDelta(delta)
             for l in 1...L {
                 let new = layerUpdate(hPrev: H[l - 1], gNext: G[l + 1], aPrev: A[l - 1], b: B[l], delta: dpad,
-                                      c0: c0, T: T, n: n, gi: options.gradientIndependence, z: &zWork, h: &hWork)
+                                      c0: c0, T: T, n: n, gi: options.gradientIndependence, z: &zWork,
+                                      old: H[l], alpha: alpha, into: &spare[l])
                 // a non-finite update is never applied: the state stays the last finite one, marked diverged
-                if !allFinite(hWork) || !allFinite(new.g) { overflowLayer = l; break }
-                rho = nanMax(rho, nanMax(damp(&H[l], hWork, alpha), damp(&G[l], new.g, alpha)))
+                // (new.hChange is non-finite when any entry of the new H^l is)
+                if !new.hChange.isFinite || !allFinite(new.g) { overflowLayer = l; break }
+                swap(&H[l], &spare[l])
+                rho = nanMax(rho, nanMax(new.hChange, damp(&G[l], new.g, alpha)))
                 if l < L && !options.gradientIndependence { _ = damp(&A[l], new.a, alpha) }
                 if l >= 2 && !options.gradientIndependence { _ = damp(&B[l - 1], new.bPrev, alpha) }
             }
@@ -221,16 +228,20 @@ public enum DeepLinearDMFT {
         return norm > 0 ? (diff / norm).squareRoot() : diff.squareRoot()
     }
 
-    /// One layer of spec section 5 given its neighbours; writes H^l into `h` (using `z` as work space, both
-    /// (T n) x (T n)) and returns G^l, A^l = C M_g, B^{l-1} = M_g D.
+    /// One layer of spec section 5 given its neighbours; writes the damped H^l, alpha H^l_new + (1 - alpha) `old`,
+    /// into `h` (using `z` as work space, all (T n) x (T n)) and returns G^l, A^l = C M_g, B^{l-1} = M_g D and
+    /// |H^l - old|_F / |H^l|_F (non-finite when any entry is).
     static func layerUpdate(hPrev: Matrix, gNext: Matrix, aPrev: Matrix, b: Matrix, delta: [Double], c0: Double,
-                            T: Int, n: Int, gi: Bool, z: inout Matrix, h: inout Matrix) -> (g: Matrix, a: Matrix, bPrev: Matrix) {
+                            T: Int, n: Int, gi: Bool, z: inout Matrix, old: Matrix, alpha: Double, into h: inout Matrix)
+        -> (g: Matrix, a: Matrix, bPrev: Matrix, hChange: Double) {
         let tn = T * n
         // C[(t,mu), s] = A^{l-1} + c0 1[s<t] sum_nu H^{l-1}[(t,mu),(s,nu)] Delta[s,nu]
+        // (memory-bound passes over (T n)^2 matrices run on the thread budget, each column or tile by one worker, so
+        // the result does not depend on the thread count)
         var C = gi ? Matrix(rows: tn, cols: T) : aPrev
         hPrev.storage.withUnsafeBufferPointer { hp in
             C.storage.withUnsafeMutableBufferPointer { cp in
-                for s in 0..<T {
+                ThreadPolicy.parallelFor(T) { s in
                     for nu in 0..<n {
                         let dv = c0 * delta[s * n + nu]
                         if dv == 0 { continue }
@@ -298,22 +309,35 @@ public enum DeepLinearDMFT {
                            yp.baseAddress!, ldb: 2 * T, transposeB: false, zp.baseAddress! + t0 * n, ldc: tn)
             }
         } } }
-        // H^l = H^{l-1} + Z + Z^T, in 64 x 64 tiles (the transposed reads of Z stay in cache)
-        let tile = 64
+        // H^l = H^{l-1} + Z + Z^T, damped against the old H^l, with the change norms, in one pass over 64 x 64
+        // tiles (the transposed reads of Z stay in cache)
+        let tile = 64, tileColumns = (tn + tile - 1) / tile
+        var partial = [Double](repeating: 0, count: 2 * tileColumns)   // (diff2, norm2) per tile column, summed in order
         h.storage.withUnsafeMutableBufferPointer { hp in
             z.storage.withUnsafeBufferPointer { zp in hPrev.storage.withUnsafeBufferPointer { pp in
-                for jb in stride(from: 0, to: tn, by: tile) {
-                    let je = min(tn, jb + tile)
+            old.storage.withUnsafeBufferPointer { op in partial.withUnsafeMutableBufferPointer { part in
+                // tile column jb writes the entries (i, j), (j, i) with i <= j in its columns j: each entry once
+                ThreadPolicy.parallelFor(tileColumns) { c in
+                    let jb = c * tile, je = min(tn, jb + tile)
+                    var diff2 = 0.0, norm2 = 0.0
                     for ib in stride(from: 0, through: jb, by: tile) {
                         let ie = min(tn, ib + tile)
                         for j in jb..<je { for i in ib..<min(ie, j + 1) {
                             let val = pp[j * tn + i] + zp[j * tn + i] + zp[i * tn + j]
-                            hp[j * tn + i] = val; hp[i * tn + j] = val
+                            let o = op[j * tn + i]
+                            let v = alpha * val + (1 - alpha) * o
+                            let d = v - o, w = i == j ? 1.0 : 2.0   // off-diagonal entries stand for two
+                            diff2 += w * d * d; norm2 += w * v * v
+                            hp[j * tn + i] = v; hp[i * tn + j] = v
                         } }
                     }
+                    part[2 * c] = diff2; part[2 * c + 1] = norm2
                 }
-            } }
+            } } } }
         }
-        return (s1, aNew, bNew)
+        var diff2 = 0.0, norm2 = 0.0
+        for c in 0..<tileColumns { diff2 += partial[2 * c]; norm2 += partial[2 * c + 1] }
+        let change = norm2.isFinite && diff2.isFinite ? (norm2 > 0 ? (diff2 / norm2).squareRoot() : diff2.squareRoot()) : .nan
+        return (s1, aNew, bNew, change)
     }
 }

@@ -34,6 +34,20 @@ func dmftMaxRelative(_ a: [Double], _ b: [Double]) -> Double {
         #expect(a.responseA[0].storage == b.responseA[0].storage)
     }
 
+    /// The deep linear solver: its memory-bound passes run on the thread budget (one worker per column or tile,
+    /// partial sums added in a fixed order) and its BLAS calls on the BLAS budget; 1 vs 2 threads agree to 1e-12.
+    @Test func deepLinearOneVersusTwoThreads() throws {
+        let pr = try specProblem(depth: 3, gamma0: 1.5, p: 6, d: 12, steps: 40, eta: 0.05)
+        defer { ThreadPolicy.configure(threads: ThreadPolicy.defaultThreads()) }
+        ThreadPolicy.configure(threads: 1)
+        let a = try DeepLinearDMFT.solve(pr)
+        ThreadPolicy.configure(threads: 2)
+        let b = try DeepLinearDMFT.solve(pr)
+        #expect(a.record.status == .converged && b.record.status == .converged)
+        #expect(dmftMaxRelative(a.trajectory.loss, b.trajectory.loss) <= 1e-12)
+        for l in 0..<3 { #expect(dmftMaxRelative(a.trajectory.kernelPhi[l].storage, b.trajectory.kernelPhi[l].storage) <= 1e-12) }
+    }
+
     @Test func ensembleTrainerOneVersusTwoThreads() throws {
         let pr = try specProblem(depth: 2, gamma0: 1, p: 4, d: 8, steps: 10, eta: 0.3, activation: try .tanh())
         let trainer = try NetworkTrainer(problem: pr, width: 64)

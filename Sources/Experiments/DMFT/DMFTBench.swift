@@ -22,8 +22,10 @@ import NumericalCore
 ///   passes over the (TP)^2 matrices 13 % (the untiled transposed H + Z + Z^T sum), page faults 12 % (fresh (TP)^2
 ///   buffers per layer). Changes: D H^{l-1} as one gemm, Z as one interleaved [C|A] staircase gemm per quarter of the
 ///   rows (k = 2t instead of two k = t gemms per eighth), reused work space, a 64 x 64 tiled symmetric sum:
-///   10.5 -> ~3.7 s. What remains is ~45 % BLAS at k <= 2T and ~40 % memory-bound passes over 32 MB matrices (C, the
-///   damped updates, the symmetric sum, the copy kept for divergence recovery). The horizon continuation costs 53
+///   10.5 -> ~3.7 s. Then the symmetric sum, the damping, the residual and the finiteness check became one pass,
+///   written into a spare buffer swapped with H^l (no copy for divergence recovery), and that pass and the C build
+///   run on the thread budget: 2.9 -> 2.3 s on a quiet machine (8.4x -> ~10.5x numpy). What remains is ~45 % BLAS
+///   at k <= 2T (packing included) and the memory-bound C build and fused pass over the 32 MB matrices. The horizon continuation costs 53
 ///   sweeps (20 at the full horizon) but no more time than 20 plain sweeps. Reaching 50x needs the low-rank form
 ///   H^l = H^0 + sum_k (U_k Y_k^T + Y_k U_k^T) (rank n + 4 T l), which avoids (TP)^2 objects inside the sweep.
 /// * nonlinear: ~90 % in the per-path Jacobian recursions (dgemm 67 %, packing 13 %). They were n-row gemms per time
