@@ -32,10 +32,11 @@ import SolvableTestSupport
         #expect(other.trajectory.loss != plain.trajectory.loss)
     }
 
-    /// Process level: 20 SIGKILLs at seeded pseudo-random moments of a ~4 s solve (20-250 ms after the solver
-    /// started iterating, i.e. about 0-1.5 iterations, so that the kills land before, during and after checkpoint
-    /// writes whatever the machine's load), each followed by a restart that resumes from the last checkpoint; after
-    /// each kill the checkpoint on disk is complete (never half-written).
+    /// Process level: 20 SIGKILLs at seeded pseudo-random moments of a ~4 s solve (uniform in 0-2.5 iteration times
+    /// after the solver started iterating, the iteration time measured by the reference run on this machine, so the
+    /// kills land before, during and after checkpoint writes at any speed: loaded, or under a sanitizer), each
+    /// followed by a restart that resumes from the last checkpoint; after each kill the checkpoint on disk is complete
+    /// (never half-written).
     /// The final run equals an uninterrupted run (with another thread count) bitwise: same loss, same residual
     /// history, byte-identical kernel files; the checkpoint and every temporary are gone afterwards.
     @Test func killedSolveResumesToTheSameResult() throws {
@@ -43,8 +44,10 @@ import SolvableTestSupport
         let args = ["dmft", "solve", "--activation", "tanh", "--depth", "2", "--points", "4", "--dim", "8", "--steps", "20",
                     "--samples", "1500", "--eta", "0.3", "--iterations", "60", "--tolerance", "1e-8",
                     "--checkpoint-interval", "0", "--json"]
-        let reference = try SolvableProcess.run(args + ["--out", "\(dir)/reference", "--threads", "2"])
+        let reference = try SolvableProcess.run(args + ["--out", "\(dir)/reference", "--threads", "1"])
         #expect(reference.status == 0, "\(reference.stderr)")
+        let record = try JSONValue.parse(json: reference.stdout)["solvers"]?["dmft"]
+        let iterationSeconds = (record?["elapsed_seconds"]?.doubleValue ?? 3) / (record?["iterations"]?.doubleValue ?? 20)
         let out = "\(dir)/killed", checkpoint = "\(out)/dmft-solve.checkpoint"
         var rng = RandomStream(seed: 31415)
         var resumedAt: [Int] = []
@@ -52,7 +55,7 @@ import SolvableTestSupport
         for trial in 0..<20 {
             let p = Process()
             p.executableURL = try SolvableProcess.binary()
-            p.arguments = args + ["--out", out, "--threads", "1"]
+            p.arguments = args + ["--out", out, "--threads", "2"]
             p.environment = ProcessInfo.processInfo.environment.merging(["SOLVABLE_BLAS_AUTOSELECT": "0"]) { $1 }
             let log = URL(fileURLWithPath: "\(dir)/trial\(trial).log")
             FileManager.default.createFile(atPath: log.path, contents: nil)
@@ -63,7 +66,7 @@ import SolvableTestSupport
             let started = Stopwatch()
             while p.isRunning && started.elapsed < 60,
                   !((try? String(contentsOf: log, encoding: .utf8)) ?? "").contains("checkpoint") { usleep(2_000) }
-            usleep(UInt32(20_000 + rng.index(below: 230_000)))
+            usleep(UInt32(1e6 * 2.5 * iterationSeconds * rng.uniform()))
             kill(p.processIdentifier, SIGKILL)
             p.waitUntilExit()
             if p.terminationReason == .exit { finishedEarly = true; break }   // the solve completed before this kill
@@ -75,9 +78,9 @@ import SolvableTestSupport
             if let r = text.range(of: "resumed from the checkpoint at \(checkpoint): iteration "),
                let it = Int(text[r.upperBound...].prefix { $0.isNumber }) { resumedAt.append(it) }
         }
-        print("DMFT kill test: resumed at iterations \(resumedAt)\(finishedEarly ? " (a run finished before its kill)" : "")")
+        print("DMFT kill test (iteration \(iterationSeconds) s): resumed at iterations \(resumedAt)\(finishedEarly ? " (a run finished before its kill)" : "")")
         let checkpointLeft = FileManager.default.fileExists(atPath: checkpoint)
-        let final = try SolvableProcess.run(args + ["--out", out, "--threads", "1"])
+        let final = try SolvableProcess.run(args + ["--out", out, "--threads", "2"])
         #expect(final.status == 0, "\(final.stderr)")
         #expect(final.stderr.contains("resumed from the checkpoint") == checkpointLeft, "\(final.stderr)")
         #expect(resumedAt == resumedAt.sorted(), "progress went backwards: \(resumedAt)")
