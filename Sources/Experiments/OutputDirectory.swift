@@ -18,14 +18,11 @@ public struct OutputDirectory {
 
     /// Atomically writes `data` to `name` inside the directory.
     public mutating func write(_ name: String, _ data: Data) throws {
-        try OutputDirectory.atomicWrite(data, to: url.appendingPathComponent(name))
+        try AtomicFile.write(data, to: url.appendingPathComponent(name))
         if !written.contains(name) { written.append(name) }
     }
 
     public mutating func write(_ name: String, text: String) throws { try write(name, Data(text.utf8)) }
-
-    /// Writes via a temporary file in the same directory and `rename(2)` (see `AtomicFile`).
-    public static func atomicWrite(_ data: Data, to url: URL) throws { try AtomicFile.write(data, to: url) }
 
     /// Writes every table (CSV), array (.npy) and plot (SVG) of a task output.
     /// Non-finite values in arrays are allowed only where a result is legitimately infinite; NaN is refused.

@@ -185,7 +185,7 @@ public enum SweepRunner {
                        ("slurm_job_id", env["SLURM_ARRAY_JOB_ID"].map { .string($0) } ?? env["SLURM_JOB_ID"].map { .string($0) } ?? .null),
                        ("slurm_array_task_id", env["SLURM_ARRAY_TASK_ID"].map { .string($0) } ?? .null),
                        ("solvable_version", .string(RunEnvironment.version))]
-            try OutputDirectory.atomicWrite(Data((JSONValue.object(fields).serialized() + "\n").utf8), to: dir.appendingPathComponent("\(p.id).json"))
+            try AtomicFile.write(Data((JSONValue.object(fields).serialized() + "\n").utf8), to: dir.appendingPathComponent("\(p.id).json"))
             for c in checkpoints { c.remove() }   // the point's record is written
             if let work { try? FileManager.default.removeItem(at: work) }
             progress.advance()

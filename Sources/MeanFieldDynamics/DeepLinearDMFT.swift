@@ -150,7 +150,7 @@ public enum DeepLinearDMFT {
         var zWork = Matrix(rows: tn, cols: tn)
         var spare = (0...L).map { _ in Matrix(rows: tn, cols: tn) }
         var overflowLayer: Int? = nil
-        // the state at the start of the current sweep, whose loss is finite (copy on write: one copy per layer)
+        // the state at the start of the current sweep, whose loss is finite (shares its H^l buffers, see `spare`)
         var good: (H: [Matrix], G: [Matrix], A: [Matrix], B: [Matrix])? = nil
         for iter in 1...options.maxIterations {
             euler = problem.eulerTrajectory { t in ntk(H: H, G: G, L: L, n: n, t: t) }
@@ -225,7 +225,12 @@ public enum DeepLinearDMFT {
             diff += d * d; norm += v * v
             x.storage[i] = v
         }
-        return norm > 0 ? (diff / norm).squareRoot() : diff.squareRoot()
+        return relativeChange(diff2: diff, norm2: norm)
+    }
+
+    /// |X_new - X_old|_F / |X_new|_F from the two squared norms (the absolute change when X_new = 0).
+    static func relativeChange(diff2: Double, norm2: Double) -> Double {
+        norm2 > 0 ? (diff2 / norm2).squareRoot() : diff2.squareRoot()
     }
 
     /// One layer of spec section 5 given its neighbours; writes the damped H^l, alpha H^l_new + (1 - alpha) `old`,
@@ -337,7 +342,6 @@ public enum DeepLinearDMFT {
         }
         var diff2 = 0.0, norm2 = 0.0
         for c in 0..<tileColumns { diff2 += partial[2 * c]; norm2 += partial[2 * c + 1] }
-        let change = norm2.isFinite && diff2.isFinite ? (norm2 > 0 ? (diff2 / norm2).squareRoot() : diff2.squareRoot()) : .nan
-        return (s1, aNew, bNew, change)
+        return (s1, aNew, bNew, norm2.isFinite && diff2.isFinite ? relativeChange(diff2: diff2, norm2: norm2) : .nan)
     }
 }

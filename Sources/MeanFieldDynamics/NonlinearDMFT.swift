@@ -161,8 +161,9 @@ public enum NonlinearDMFT {
         if let note { log?(note) }
         for r in 0..<options.replicas {
             // BLAS stays single-threaded for the serial part so the result does not depend on the thread count (the
-            // eigendecompositions are fed back into the iteration); the path sums are parallel over fixed chunks.
-            runs.append(try ThreadPolicy.withSerialBLAS {
+            // eigendecompositions are fed back into the iteration, which amplified OpenBLAS's thread-dependent
+            // rounding in dsyevd to ~1e-11); the path sums are parallel over fixed chunks.
+            runs.append(try BLASRuntime.serial {
                 try solveOne(problem, options: options, seed: seed, replica: r, threads: th, progress: progress,
                              archive: &archive, key: key)
             })
@@ -251,7 +252,7 @@ public enum NonlinearDMFT {
 
         // checkpoint: the whole iteration state (the normals are regenerated from the seed)
         let prefix = "r\(replica)."
-        var firstIteration = 1, finished = false, elapsedBefore = 0.0, sinceSave = Stopwatch()
+        var finished = false, elapsedBefore = 0.0, sinceSave = Stopwatch()
         func stateMatrices(_ tag: String, _ ph: [Matrix], _ g: [Matrix], _ a: [Matrix], _ b: [Matrix]) -> [(String, Matrix)] {
             (1...L).flatMap { l in [("\(tag)phi\(l)", ph[l]), ("\(tag)g\(l)", g[l])] }
                 + (1..<L).flatMap { l in [("\(tag)a\(l)", a[l]), ("\(tag)b\(l)", b[l])] }
@@ -315,7 +316,7 @@ public enum NonlinearDMFT {
             }
             return next   // fresh normals of iteration `next` are drawn by the loop, as in an uninterrupted run
         }
-        if let next = try restore() { firstIteration = next }
+        let firstIteration = try restore() ?? 1
 
         for iter in (finished ? 1..<1 : firstIteration..<(options.maxIterations + 1)) {
             if options.freshSamples && iter > 1 {

@@ -54,14 +54,6 @@ public enum ThreadPolicy {
         }
     }
 
-    /// Runs `body` on the calling thread with BLAS single-threaded for its whole duration (see `BLASRuntime.serial`):
-    /// for solvers whose result must not depend on the thread count, e.g. a fixed-point iteration that feeds
-    /// eigendecompositions back into itself (the Monte Carlo DMFT amplified OpenBLAS's thread-dependent rounding
-    /// in `dsyevd` to ~1e-11). Such solvers get their parallelism from `parallelFor` over fixed work items instead.
-    public static func withSerialBLAS<T>(_ body: () throws -> T) rethrows -> T {
-        try BLASRuntime.serial(body)
-    }
-
     /// Maps `body` over 0..<count in parallel, results in index order.
     public static func parallelMap<T>(_ count: Int, threads: Int? = nil, _ body: (Int) throws -> T) rethrows -> [T] {
         let box = ResultBox<T>(count)

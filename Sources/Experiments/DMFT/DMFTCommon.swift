@@ -99,7 +99,7 @@ enum DMFTCommon {
 
     /// Full DMFT: closed form for linear phi (unless --solver mc), Monte Carlo otherwise.
     static func solveTheory(_ pr: DMFTProblem, _ p: Parameters, _ ctx: RunContext, checkpoint: Checkpoint? = nil) throws
-        -> (trajectory: KernelTrajectory, record: ConvergenceRecord, solver: String, lossSE: [Double]?, checkpoint: Checkpoint?) {
+        -> (trajectory: KernelTrajectory, record: ConvergenceRecord, solver: String, lossSE: [Double]?) {
         let choice = p.string("solver")
         let linear = pr.activation.kind == .linear && choice != "mc"
         if choice == "linear" && pr.activation.kind != .linear {
@@ -107,14 +107,13 @@ enum DMFTCommon {
         }
         if linear {
             let s = try DeepLinearDMFT.solve(pr, options: linearOptions(p)) { it, rho in ctx.log("sweep \(it): rho = \(rho)") }
-            return (s.trajectory, s.record, "deep linear (closed form, Gauss-Seidel sweeps)", nil, nil)
+            return (s.trajectory, s.record, "deep linear (closed form, Gauss-Seidel sweeps)", nil)
         }
         var options = monteCarloOptions(p)
         options.checkpoint = checkpoint
         let s = try NonlinearDMFT.solve(pr, options: options, seed: ctx.seed, threads: ctx.threads,
                                         progress: { it, rho in ctx.log("iteration \(it): rho = \(rho)") }, log: ctx.log)
-        return (s.trajectory, s.record, "alternating Monte Carlo (S = \(p.int("samples")))", p.int("replicas") > 1 ? s.lossStandardError : nil,
-                checkpoint)
+        return (s.trajectory, s.record, "alternating Monte Carlo (S = \(p.int("samples")))", p.int("replicas") > 1 ? s.lossStandardError : nil)
     }
 
     /// Loss/Delta table over grid time and t * eta / P.

@@ -24,7 +24,8 @@ public enum DMFTSolveTask: ComputeTask {
 
     public static func run(_ p: Parameters, _ ctx: RunContext) throws -> TaskOutput {
         let pr = try DMFTCommon.problem(p)
-        let th = try DMFTCommon.solveTheory(pr, p, ctx, checkpoint: DMFTCommon.checkpoint(p, ctx, name: "dmft-solve.checkpoint"))
+        let checkpoint = try DMFTCommon.checkpoint(p, ctx, name: "dmft-solve.checkpoint")
+        let th = try DMFTCommon.solveTheory(pr, p, ctx, checkpoint: checkpoint)
         let tr = th.trajectory
         var out = TaskOutput(summary: .object([
             ("solver", .string(th.solver)), ("record", DMFTCommon.recordJSON(th.record)),
@@ -36,7 +37,7 @@ public enum DMFTSolveTask: ComputeTask {
         if p.bool("save_kernels") { out.arrays = DMFTCommon.kernelArrays(tr) }
         out.plots = [("loss", DMFTCommon.lossPlot([("DMFT", tr, .line)], title: "DMFT loss", eta: pr.eta))] + DMFTCommon.heatmaps(tr, title: "DMFT")
         out.records = [("dmft", th.record)]
-        out.checkpoints = th.checkpoint.map { [$0] } ?? []
+        out.checkpoints = checkpoint.map { [$0] } ?? []
         return out
     }
 }
