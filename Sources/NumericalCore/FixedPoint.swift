@@ -1,6 +1,6 @@
 import Foundation
 
-/// Options of the damped fixed-point driver.
+/// Options of the damped fixed-point iteration of a vector map.
 public struct FixedPointOptions: Sendable, Codable, Equatable {
     /// Mixing weight beta of the new iterate: x <- (1 - beta) x + beta F(x); 1 means undamped.
     public var damping: Double
@@ -25,40 +25,44 @@ public struct FixedPointOptions: Sendable, Codable, Equatable {
     }
 }
 
-/// Damped fixed-point iteration x_{k+1} = (1 - beta) x_k + beta F(x_k) on a flat vector of unknowns.
+/// Damped fixed-point iteration x_{k+1} = (1 - beta) x_k + beta F(x_k) on a flat vector of unknowns, run by the
+/// driver `solveIteratively`.
 ///
 /// The residual is the relative sup-norm change ||F(x) - x||_inf / max(1, ||x||_inf) unless `residual` is given.
 /// Returns the last iterate with its record; a non-converged iterate is marked `.maxIterations` or `.diverged`.
 public func solveFixedPoint(initial: [Double], options: FixedPointOptions = FixedPointOptions(),
                             residual: (([Double], [Double]) -> Double)? = nil,
                             _ map: ([Double]) throws -> [Double]) rethrows -> Solution<[Double]> {
-    let clock = Stopwatch()
-    var x = initial
-    var history: [Double] = []
-    let norm: ([Double], [Double]) -> Double = residual ?? { old, new in
+    try withoutActuallyEscaping(map) { map in
+        let method = VectorFixedPoint(initial: initial, map: map, residual: residual ?? VectorFixedPoint.relativeSupChange)
+        let o = IterationOptions(tolerance: options.tolerance, maxIterations: options.maxIterations, damping: options.damping,
+                                 divergenceThreshold: options.divergenceThreshold)
+        do { return try solveIteratively(method, options: o) } catch { try method.rethrow(error) }
+    }
+}
+
+/// The method behind `solveFixedPoint`: one evaluation of F per step, damped as a whole.
+private struct VectorFixedPoint: IterativeMethod {
+    let initial: [Double]
+    let map: ([Double]) throws -> [Double]
+    let residual: ([Double], [Double]) -> Double
+
+    static func relativeSupChange(_ old: [Double], _ new: [Double]) -> Double {
         var diff = 0.0, scale = 1.0
         for i in 0..<old.count { diff = max(diff, abs(new[i] - old[i])); scale = max(scale, abs(old[i])) }
         return diff / scale
     }
-    for it in 1...options.maxIterations {
+
+    func initialState() -> [Double] { initial }
+
+    func step(_ x: inout [Double], iteration: Int, damping beta: Double) throws -> StepResult {
         let fx = try map(x)
         precondition(fx.count == x.count, "fixed-point map changed the number of unknowns")
-        let r = norm(x, fx)
-        history.append(r)
-        if !r.isFinite || r > options.divergenceThreshold {
-            return Solution(value: x, record: ConvergenceRecord(status: .diverged, iterations: it, residualHistory: history,
-                                                               tolerance: options.tolerance, elapsedSeconds: clock.elapsed,
-                                                               message: "residual \(r) at iteration \(it)"))
-        }
-        let beta = options.damping
+        let r = residual(x, fx)
         for i in 0..<x.count { x[i] = (1 - beta) * x[i] + beta * fx[i] }
-        if r < options.tolerance {
-            return Solution(value: x, record: ConvergenceRecord(status: .converged, iterations: it, residualHistory: history,
-                                                               tolerance: options.tolerance, elapsedSeconds: clock.elapsed))
-        }
+        return .advanced(residual: r)
     }
-    return Solution(value: x, record: ConvergenceRecord(status: .maxIterations, iterations: options.maxIterations,
-                                                       residualHistory: history, tolerance: options.tolerance,
-                                                       elapsedSeconds: clock.elapsed,
-                                                       message: "residual \(history.last ?? .nan) > tolerance \(options.tolerance)"))
+
+    /// `solveFixedPoint` is `rethrows`: only the map's own errors can come out of the driver here.
+    func rethrow(_ error: Error) throws -> Never { throw error }
 }

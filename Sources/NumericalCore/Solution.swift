@@ -23,7 +23,8 @@ public enum SolverStatus: String, Codable, Sendable, Comparable {
     public static func worst(_ s: [SolverStatus]) -> SolverStatus { s.max() ?? .converged }
 }
 
-/// The convergence record every solver returns next to its value (after NonlinearSolve.jl's solution objects).
+/// The convergence record every solver returns next to its value (after NonlinearSolve.jl's solution objects:
+/// `status` is the retcode, `iterations` and `elapsedSeconds` the stats, `residualHistory` the trace).
 public struct ConvergenceRecord: Codable, Sendable, Equatable {
     public var status: SolverStatus
     /// Iterations (sweeps, Brent steps, ...) performed.
@@ -36,6 +37,10 @@ public struct ConvergenceRecord: Codable, Sendable, Equatable {
     public var elapsedSeconds: Double
     /// Free-form detail when not converged (which quantity failed and why).
     public var message: String?
+    /// The damping weight in force at the end (damped iterations only).
+    public var damping: Double?
+    /// The iteration whose values were not finite (a `diverged` solve returns the iterate before it).
+    public var nonFiniteFrom: Int?
 
     public init(status: SolverStatus, iterations: Int, residualHistory: [Double], tolerance: Double,
                 elapsedSeconds: Double, message: String? = nil) {
@@ -68,7 +73,8 @@ public struct ConvergenceRecord: Codable, Sendable, Equatable {
     }
 }
 
-/// A solver's value together with its convergence record.
+/// A solver's value (NonlinearSolve.jl's `u`) together with its convergence record (retcode, stats, trace).
+/// Every solver of Solvable returns this shape.
 public struct Solution<Value> {
     public var value: Value
     public var record: ConvergenceRecord
