@@ -31,6 +31,22 @@ public struct ParameterSpec: Sendable {
         self.help = help
     }
 
+    /// The specification of a parameter a model declared (`Declared`): the same name, range, default and help.
+    public init<V>(_ d: Declared<V>) {
+        let kind: Kind
+        switch d.domain {
+        case .integer(let r): kind = .int(r)
+        case .real(let r): kind = .double(r)
+        case .flag: kind = .bool
+        case .text: kind = .string
+        case .choice(let names): kind = .choice(names)
+        case .integerList(let r): kind = .intList(r)
+        case .realList(let r): kind = .doubleList(r)
+        case .file: kind = .file
+        }
+        self.init(d.name, kind, default: d.defaultValue.map { .string(d.spelled($0)) }, required: d.required, help: d.help)
+    }
+
     /// The allowed values, as error messages and `--help` print them.
     public var allowed: String {
         switch kind {
@@ -186,6 +202,36 @@ public struct Parameters: Sendable {
     public func optionalString(_ name: String) -> String? { if case .string(let s)? = values[name] { return s }; return nil }
     public func optionalDoubles(_ name: String) -> [Double]? { values[name] == nil ? nil : doubles(name) }
     public func optionalInts(_ name: String) -> [Int]? { values[name] == nil ? nil : ints(name) }
+
+    /// The value of a declared parameter (its default when not given; the parameter must have one or be given).
+    public subscript<V>(_ d: Declared<V>) -> V {
+        guard let v = optional(d) else { preconditionFailure("parameter \(d.name) read without a value or default") }
+        return v
+    }
+
+    /// The value of a declared choice parameter, as its enum case.
+    public subscript<V: CaseIterable & RawRepresentable>(_ d: Declared<V>) -> V where V.RawValue == String {
+        guard let v = optional(d) else { preconditionFailure("parameter \(d.name) read without a value or default") }
+        return v
+    }
+
+    /// The value of a declared parameter, nil when it was not given and has no default.
+    public func optional<V>(_ d: Declared<V>) -> V? {
+        guard has(d.name) else { return nil }
+        switch d.domain {
+        case .integer: return int(d.name) as? V
+        case .real: return double(d.name) as? V
+        case .flag: return bool(d.name) as? V
+        case .text, .file, .choice: return string(d.name) as? V
+        case .integerList: return ints(d.name) as? V
+        case .realList: return doubles(d.name) as? V
+        }
+    }
+
+    /// The value of a declared choice parameter as its enum case, nil when not given and without default.
+    public func optional<V: CaseIterable & RawRepresentable>(_ d: Declared<V>) -> V? where V.RawValue == String {
+        optionalString(d.name).flatMap(V.init(rawValue:))
+    }
 
     /// All values in declaration order, for manifests.
     public var json: JSONValue {

@@ -180,7 +180,7 @@ public enum TwoLayerLinearExact {
         // Midpoint rule on probability levels via the chi^2 quantile (inverse regularized gamma by Newton/bisection).
         let qs = (0..<order).map { k -> Double in
             let pr = (Double(k) + 0.5) / Double(order)
-            return 2 * chiSquareQuantile(pr, dof: Double(N)) / Double(N)
+            return 2 * Statistics.chiSquareQuantile(pr, dof: Double(N)) / Double(N)
         }
         let T = s.steps
         var m1 = [[Double]](repeating: [Double](repeating: 0, count: T), count: 3)
@@ -195,52 +195,4 @@ public enum TwoLayerLinearExact {
         let v = (0..<3).map { j in (0..<T).map { m2[j][$0] - m1[j][$0] * m1[j][$0] } }
         return (ScalarTrajectory(delta: m1[0], output: m1[1], kernel: m1[2]), ScalarVariance(delta: v[0], output: v[1], kernel: v[2]))
     }
-
-    /// Quantile of chi^2 with `dof` degrees of freedom (bisection on the regularized lower incomplete gamma).
-    static func chiSquareQuantile(_ p: Double, dof k: Double) -> Double {
-        var lo = 0.0, hi = k + 20 * (2 * k).squareRoot() + 50
-        for _ in 0..<200 {
-            let mid = 0.5 * (lo + hi)
-            if regularizedGammaP(k / 2, mid / 2) < p { lo = mid } else { hi = mid }
-            if hi - lo < 1e-12 * max(1, mid) { break }
-        }
-        return 0.5 * (lo + hi)
-    }
-
-    /// P(a, x) by series (x < a + 1) or continued fraction (Numerical Recipes 6.2).
-    static func regularizedGammaP(_ a: Double, _ x: Double) -> Double {
-        if x <= 0 { return 0 }
-        let lg: Double = logGamma(a)
-        if x < a + 1 {
-            var sum = 1 / a, del = sum, ap = a
-            for _ in 0..<10_000 { ap += 1; del *= x / ap; sum += del; if abs(del) < abs(sum) * 1e-15 { break } }
-            return sum * exp(-x + a * log(x) - lg)
-        }
-        var b = x + 1 - a, c = 1 / 1e-300, d = 1 / b, h = d
-        for i in 1..<10_000 {
-            let an = -Double(i) * (Double(i) - a)
-            b += 2
-            d = an * d + b; if abs(d) < 1e-300 { d = 1e-300 }
-            c = b + an / c; if abs(c) < 1e-300 { c = 1e-300 }
-            d = 1 / d
-            let del = d * c
-            h *= del
-            if abs(del - 1) < 1e-15 { break }
-        }
-        return 1 - exp(-x + a * log(x) - lg) * h
-    }
-}
-
-/// ln Gamma(x) for x > 0 (Lanczos, g = 7, n = 9; relative error ~1e-15).
-func logGamma(_ x: Double) -> Double {
-    let g = 7.0
-    let coef: [Double] = [0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313,
-                          -176.61502916214059, 12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6,
-                          1.5056327351493116e-7]
-    if x < 0.5 { return log(Double.pi / abs(sin(Double.pi * x))) - logGamma(1 - x) }
-    let xx = x - 1
-    var a = coef[0]
-    let t = xx + g + 0.5
-    for i in 1..<9 { a += coef[i] / (xx + Double(i)) }
-    return 0.5 * log(2 * Double.pi) + (xx + 0.5) * log(t) - t + log(a)
 }

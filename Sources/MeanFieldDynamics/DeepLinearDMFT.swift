@@ -64,7 +64,7 @@ public enum DeepLinearDMFT {
 
     /// Solves the deep linear DMFT iteratively (any L). Throws for non-linear activations and too-large grids.
     public static func solve(_ problem: DMFTProblem, options: DeepLinearDMFTOptions = DeepLinearDMFTOptions(),
-                             progress: ((Int, Double) -> Void)? = nil) throws -> DeepLinearDMFTSolution {
+                             progress: ((IterationReport) -> Void)? = nil) throws -> DeepLinearDMFTSolution {
         try options.validate()
         guard problem.activation.kind == .linear else {
             throw SolvableError.invalidParameter(name: "activation", value: problem.activation.name,
@@ -79,130 +79,30 @@ public enum DeepLinearDMFT {
         }
         horizons.append(problem.timeSteps)
         var previous: DeepLinearDMFTSolution? = nil
-        var history: [Double] = [], iterations = 0, statuses: [SolverStatus] = []
+        var records: [ConvergenceRecord] = []
+        let iteration = IterationOptions(tolerance: options.tolerance, maxIterations: options.maxIterations,
+                                         damping: options.damping,
+                                         backoff: DampingBackoff(afterGrowingIterations: 2 * problem.depth + 2, damping: 0.5))
         for h in horizons {
             let sub = try DMFTProblem(data: problem.data, depth: problem.depth, activation: problem.activation,
                                       gamma0: problem.gamma0, eta: problem.eta, timeSteps: h)
-            let s = iterate(sub, options: options, initial: previous, progress: progress)
-            history += s.record.residualHistory; iterations += s.record.iterations; statuses.append(s.record.status)
-            previous = s
-            if s.record.status != .converged { break }
+            let sweeps = DeepLinearSweeps(problem: sub, gradientIndependence: options.gradientIndependence, initial: previous)
+            let s = try solveIteratively(sweeps, options: iteration, progress: progress)
+            previous = sweeps.solution(s)
+            records.append(s.record)
+            if s.status != .converged { break }
         }
         var out = previous!
         let last = horizons.last!
-        if out.trajectory.timeSteps != last { out.record.message = "stopped at horizon \(out.trajectory.timeSteps) of \(last): " + (out.record.message ?? "") }
-        out.record = ConvergenceRecord(status: SolverStatus.worst(statuses), iterations: iterations, residualHistory: history,
-                                       tolerance: options.tolerance, elapsedSeconds: clock.elapsed,
-                                       message: out.record.message ?? (horizons.count > 1 ? "horizons \(horizons)" : nil))
+        var message = out.record.message
+        if out.trajectory.timeSteps != last { message = "stopped at horizon \(out.trajectory.timeSteps) of \(last): " + (message ?? "") }
+        out.record = ConvergenceRecord(status: SolverStatus.worst(records.map(\.status)), iterations: records.map(\.iterations).reduce(0, +),
+                                       residualHistory: records.flatMap(\.residualHistory), tolerance: options.tolerance,
+                                       elapsedSeconds: clock.elapsed,
+                                       message: message ?? (horizons.count > 1 ? "horizons \(horizons)" : nil))
+        out.record.damping = records.last?.damping
+        out.record.nonFiniteFrom = records.last?.nonFiniteFrom
         return out
-    }
-
-    /// True when every entry is finite (a sum over the entries, which is non-finite otherwise or on overflow).
-    static func allFinite(_ m: Matrix) -> Bool {
-        m.storage.withUnsafeBufferPointer { p in
-            var acc = 0.0
-            for v in p { acc += v * 0 }
-            return acc == 0
-        }
-    }
-
-    /// NaN-propagating maximum (a non-finite residual must never look converged).
-    static func nanMax(_ a: Double, _ b: Double) -> Double { (a.isNaN || b.isNaN) ? .nan : max(a, b) }
-
-    /// Gauss-Seidel sweeps on `problem`'s grid, starting from the static kernels with the top-left (earlier-time)
-    /// blocks of `initial` embedded when given.
-    static func iterate(_ problem: DMFTProblem, options: DeepLinearDMFTOptions, initial: DeepLinearDMFTSolution?,
-                        progress: ((Int, Double) -> Void)?) -> DeepLinearDMFTSolution {
-        let clock = Stopwatch()
-        let L = problem.depth, T = problem.timeSteps, n = problem.n, tn = T * n
-        let c0 = problem.eta * problem.gamma0 / Double(problem.p)
-        let kx = problem.data.inputKernel
-        let h0 = Matrix(rows: tn, cols: tn) { i, j in kx[i % n, j % n] }
-        var H = [h0] + [Matrix](repeating: h0, count: L)               // H[l], l = 0...L
-        var G = [Matrix](repeating: Matrix(rows: T, cols: T, repeating: 1), count: L + 2)  // G[l], l = 1...L+1 (G[0] unused)
-        var A = [Matrix](repeating: Matrix(rows: tn, cols: T), count: L + 1)  // A[l], l = 0..<L (A[0] = 0)
-        var B = [Matrix](repeating: Matrix(rows: T, cols: tn), count: L + 1)  // B[l], l = 1...L (B[L] = 0)
-        var delta = [[Double]](repeating: problem.data.targets, count: T)
-        if let ini = initial {
-            // embed the converged earlier-time blocks (exact by causality)
-            let h = ini.trajectory.timeSteps, hn = h * n
-            func embed(_ dst: inout Matrix, _ src: Matrix) {
-                for j in 0..<src.cols { for i in 0..<src.rows { dst[i, j] = src[i, j] } }
-            }
-            for l in 1...L {
-                embed(&H[l], ini.trajectory.kernelPhi[l - 1]); embed(&G[l], ini.trajectory.kernelG[l - 1])
-            }
-            for l in 1..<L where !ini.responseA.isEmpty {
-                embed(&A[l], ini.responseA[l - 1]); embed(&B[l], ini.responseB[l - 1])
-            }
-            _ = hn
-        }
-        var alpha = options.damping
-        var history: [Double] = []
-        var status = SolverStatus.maxIterations
-        var growth = 0
-        var euler = problem.eulerTrajectory { _ in Matrix(rows: n, cols: n) }
-        var message: String? = nil
-        // Work space reused by every layer update (no fresh (T n)^2 allocations, hence no page faults, per sweep).
-        // H^l is written into spare[l], which is then swapped with H[l]: the old H^l stays referenced only by `good`
-        // (the divergence-recovery state), and at the next sweep, when `good` moves on, only by spare[l], which is
-        // overwritten in place. So no (T n)^2 matrix is copied for recovery.
-        var zWork = Matrix(rows: tn, cols: tn)
-        var spare = (0...L).map { _ in Matrix(rows: tn, cols: tn) }
-        var overflowLayer: Int? = nil
-        // the state at the start of the current sweep, whose loss is finite (shares its H^l buffers, see `spare`)
-        var good: (H: [Matrix], G: [Matrix], A: [Matrix], B: [Matrix])? = nil
-        for iter in 1...options.maxIterations {
-            euler = problem.eulerTrajectory { t in ntk(H: H, G: G, L: L, n: n, t: t) }
-            if !euler.loss.allSatisfy(\.isFinite) {
-                // the kernels of the last sweep drive the loss to overflow: go back to the last good ones
-                if let g = good { H = g.H; G = g.G; A = g.A; B = g.B }
-                status = .diverged
-                message = "the loss became non-finite at sweep \(iter) (returning the last iterate with a finite loss)"
-                break
-            }
-            good = (H, G, A, B)
-            var rho = 0.0
-            for t in 0..<T { for mu in 0..<problem.p { rho = nanMax(rho, abs(euler.delta[t][mu] - delta[t][mu])) } }
-            delta = euler.delta
-            let dpad = problem.paddedDelta(delta)
-            for l in 1...L {
-                let new = layerUpdate(hPrev: H[l - 1], gNext: G[l + 1], aPrev: A[l - 1], b: B[l], delta: dpad,
-                                      c0: c0, T: T, n: n, gi: options.gradientIndependence, z: &zWork,
-                                      old: H[l], alpha: alpha, into: &spare[l])
-                // a non-finite update is never applied: the state stays the last finite one, marked diverged
-                // (new.hChange is non-finite when any entry of the new H^l is)
-                if !new.hChange.isFinite || !allFinite(new.g) { overflowLayer = l; break }
-                swap(&H[l], &spare[l])
-                rho = nanMax(rho, nanMax(new.hChange, damp(&G[l], new.g, alpha)))
-                if l < L && !options.gradientIndependence { _ = damp(&A[l], new.a, alpha) }
-                if l >= 2 && !options.gradientIndependence { _ = damp(&B[l - 1], new.bPrev, alpha) }
-            }
-            if let l = overflowLayer {
-                if let g = good { H = g.H; G = g.G; A = g.A; B = g.B }
-                status = .diverged
-                message = "layer \(l) update became non-finite at sweep \(iter) (returning the last finite iterate)"
-                break
-            }
-            history.append(rho)
-            progress?(iter, rho)
-            if !rho.isFinite { status = .diverged; message = "residual became non-finite at sweep \(iter)"; break }
-            if rho < options.tolerance { status = .converged; break }
-            if history.count >= 2 && rho > history[history.count - 2] { growth += 1 } else { growth = 0 }
-            // Undamped sweeps show a transient growth of about 2L sweeps (information climbs the layers) before
-            // they collapse; back off only when the growth outlasts it.
-            if growth >= 2 * L + 2 && alpha > 0.5 { alpha = 0.5; growth = 0 }
-        }
-        if status == .maxIterations { message = "rho = \(history.last ?? .nan) after \(history.count) sweeps (tolerance \(options.tolerance))" }
-        // Final Delta consistent with the final kernels.
-        euler = problem.eulerTrajectory { t in ntk(H: H, G: G, L: L, n: n, t: t) }
-        let traj = KernelTrajectory(timeSteps: T, trainCount: problem.p, pointCount: n, depth: L, loss: euler.loss,
-                                    delta: euler.delta, predictions: euler.predictions, kernelPhi: Array(H[1...L]),
-                                    kernelG: Array(G[1...L]), ntk: (0..<T).map { ntk(H: H, G: G, L: L, n: n, t: $0) })
-        let record = ConvergenceRecord(status: status, iterations: history.count, residualHistory: history,
-                                       tolerance: options.tolerance, elapsedSeconds: clock.elapsed, message: message)
-        return DeepLinearDMFTSolution(trajectory: traj, responseA: L > 1 ? Array(A[1..<L]) : [],
-                                      responseB: L > 1 ? Array(B[1..<L]) : [], record: record, damping: alpha)
     }
 
     /// K[t] = sum_{l=0}^{L} G^{l+1}(t,t) H^l[t, ., t, .] (G^{L+1} = 1, H^0 = K^x).
@@ -214,23 +114,6 @@ public enum DeepLinearDMFT {
             for nu in 0..<n { for mu in 0..<n { k[mu, nu] += g * h[t * n + mu, t * n + nu] } }
         }
         return k
-    }
-
-    /// X <- alpha new + (1 - alpha) X; returns |X_new_damped - X_old|_F / |X_new_damped|_F.
-    static func damp(_ x: inout Matrix, _ new: Matrix, _ alpha: Double) -> Double {
-        var diff = 0.0, norm = 0.0
-        for i in 0..<x.storage.count {
-            let v = alpha * new.storage[i] + (1 - alpha) * x.storage[i]
-            let d = v - x.storage[i]
-            diff += d * d; norm += v * v
-            x.storage[i] = v
-        }
-        return relativeChange(diff2: diff, norm2: norm)
-    }
-
-    /// |X_new - X_old|_F / |X_new|_F from the two squared norms (the absolute change when X_new = 0).
-    static func relativeChange(diff2: Double, norm2: Double) -> Double {
-        norm2 > 0 ? (diff2 / norm2).squareRoot() : diff2.squareRoot()
     }
 
     /// One layer of spec section 5 given its neighbours; writes the damped H^l, alpha H^l_new + (1 - alpha) `old`,

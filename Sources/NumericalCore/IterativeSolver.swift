@@ -116,7 +116,7 @@ public final class CheckpointSession: @unchecked Sendable {
         switch checkpoint.load(key: key) {
         case .resumable(let state):
             archive = state
-            note = "resuming from the checkpoint at \(path)"
+            note = "resumed from the checkpoint at \(path)"
         case .none: note = "no checkpoint at \(path) yet; starting afresh"
         case .otherParameters: note = "the checkpoint at \(path) is for other parameters; starting afresh (it will be replaced)"
         case .unreadable(let why): note = "the checkpoint at \(path) is unreadable (\(why)); starting afresh"

@@ -121,3 +121,20 @@ public func brentMinimize(in interval: (Double, Double), xTolerance: Double = 1e
                                                              residualHistory: history, tolerance: xTolerance,
                                                              elapsedSeconds: clock.elapsed))
 }
+
+/// Bisection for the root of an increasing function g on a bracket [lo, hi] with g(lo) < 0 <= g(hi): the bracket
+/// is halved at its arithmetic midpoint (or, with `geometric`, at sqrt(lo hi) for positive brackets spanning
+/// decades) until it is narrower than `relativeTolerance` (relative to max(1, |midpoint|), or as the ratio
+/// hi/lo - 1 when geometric) or `maxIterations` halvings are done. Returns the final midpoint.
+public func bisect(_ g: (Double) -> Double, in bracket: (Double, Double), geometric: Bool = false,
+                   relativeTolerance: Double = 0, maxIterations: Int = 200) -> Double {
+    var (lo, hi) = bracket
+    func mid() -> Double { geometric ? (lo * hi).squareRoot() : 0.5 * (lo + hi) }
+    for _ in 0..<maxIterations {
+        let m = mid()
+        if g(m) < 0 { lo = m } else { hi = m }
+        let width = geometric ? hi / lo - 1 : (hi - lo) / max(1, abs(m))
+        if width < relativeTolerance { break }
+    }
+    return mid()
+}

@@ -173,7 +173,7 @@ public enum CapacityEstimator {
                 if q >= minP && q <= maxPatterns { _ = try s(q) }
             }
             // Extension: close an open interval end (no point significantly above / below 1/2) with up to two more points.
-            let cp = { (q: Int) -> (Double, Double) in let b = CapacityTheory.clopperPearson(successes: memo[q]!, trials: trials); return (b.lower, b.upper) }
+            let cp = { (q: Int) -> (Double, Double) in let b = Statistics.clopperPearson(successes: memo[q]!, trials: trials); return (b.lower, b.upper) }
             var factor = 1.5
             while !memo.keys.contains(where: { cp($0).1 < 0.5 }) && factor <= 2.25 {
                 let q = min(maxPatterns, Int((Double(hi) * factor).rounded())); if memo[q] == nil { _ = try s(q) }; factor *= 1.5
@@ -191,7 +191,7 @@ public enum CapacityEstimator {
         }
         let points = memo.keys.sorted().map { q -> CapacityPoint in
             let k = memo[q]!
-            let b = CapacityTheory.clopperPearson(successes: k, trials: trials)
+            let b = Statistics.clopperPearson(successes: k, trials: trials)
             return CapacityPoint(patterns: q, successes: k, trials: trials, lower: b.lower, upper: b.upper)
         }
         let iLo = points.filter { $0.lower > 0.5 }.map(\.patterns).max().map(Double.init) ?? 1

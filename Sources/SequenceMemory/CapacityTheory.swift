@@ -7,8 +7,6 @@ public enum CapacityTheory {
     /// beta = e^2 / cosh 2 = 1.9640276 (spec §4.2): E f(M)^2 = beta^{-(N-1)} for the exponential DenseNet.
     public static let beta = exp(2.0) / cosh(2.0)
 
-    /// H(x) = erfc(x / sqrt 2) / 2, the Gaussian upper tail.
-    public static func gaussianTail(_ x: Double) -> Double { 0.5 * erfc(x / 2.0.squareRoot()) }
 
     /// (2k-1)!! with (-1)!! = 1.
     public static func doubleFactorial(_ n: Int) -> Double {
@@ -17,17 +15,13 @@ public enum CapacityTheory {
         return r
     }
 
-    static func logBinomial(_ n: Int, _ k: Int) -> Double {
-        lgamma(Double(n + 1)) - lgamma(Double(k + 1)) - lgamma(Double(n - k + 1))
-    }
-
     /// E M^q for M = (1/n) sum_{j=1}^n eta_j, eta Rademacher (spec §4.2), by the exact binomial law (log-binomials).
     public static func moment(n: Int, power q: Int) -> Double {
         var s = 0.0
         for j in 0...n {
             let m = Double(2 * j - n) / Double(n)
-            if m == 0 { if q == 0 { s += exp(logBinomial(n, j) - Double(n) * M_LN2) }; continue }
-            s += exp(logBinomial(n, j) - Double(n) * M_LN2) * Separation.ipow(m, q)
+            if m == 0 { if q == 0 { s += exp(SpecialFunctions.logBinomial(n, j) - Double(n) * M_LN2) }; continue }
+            s += exp(SpecialFunctions.logBinomial(n, j) - Double(n) * M_LN2) * Separation.ipow(m, q)
         }
         return s
     }
@@ -45,7 +39,7 @@ public enum CapacityTheory {
         case .polynomial(let d): return moment(n: n, power: 2 * d)
         case .custom(_, let g):
             var s = 0.0
-            for j in 0...n { let v = g(Double(2 * j - n) / Double(n)); s += exp(logBinomial(n, j) - Double(n) * M_LN2) * v * v }
+            for j in 0...n { let v = g(Double(2 * j - n) / Double(n)); s += exp(SpecialFunctions.logBinomial(n, j) - Double(n) * M_LN2) * v * v }
             return s / pow(g(1), 2)
         }
     }
@@ -64,7 +58,7 @@ public enum CapacityTheory {
             return exp((1 - w) * log(a) + w * log(b))
         }
         let v = crosstalkVariancePerPattern(f, neurons: neurons)
-        return gaussianTail(1 / ((p - 1) * v).squareRoot())
+        return SpecialFunctions.normalUpperTail(1 / ((p - 1) * v).squareRoot())
     }
 
     /// Exact SeqNet bit-error probability Pr[Bin(n, 1/2) <= (n - (N-1))/2], n = (P-1)(N-1) (spec §4.2).
@@ -73,7 +67,7 @@ public enum CapacityTheory {
             let n = (pp - 1) * (neurons - 1)
             let kmax = (n - (neurons - 1)) / 2  // floor; ties count as errors
             if kmax < 0 || pp <= 1 { return 0 }
-            return binomialCDF(kmax, n, 0.5)
+            return SpecialFunctions.binomialCDF(kmax, n, 0.5)
         }
     }
 
@@ -85,7 +79,7 @@ public enum CapacityTheory {
         case .polynomial(let d): return moment(n: n, power: 4 * d)
         case .custom(_, let g):
             var s = 0.0
-            for j in 0...n { let v = g(Double(2 * j - n) / Double(n)); s += exp(logBinomial(n, j) - Double(n) * M_LN2) * v * v * v * v }
+            for j in 0...n { let v = g(Double(2 * j - n) / Double(n)); s += exp(SpecialFunctions.logBinomial(n, j) - Double(n) * M_LN2) * v * v * v * v }
             return s / pow(g(1), 4)
         }
     }
@@ -104,8 +98,8 @@ public enum CapacityTheory {
         let v = crosstalkVariancePerPattern(f, neurons: neurons)
         let z = 1 / ((p - 1) * v).squareRoot()
         let k = crosstalkExcessKurtosis(patterns: p, neurons: neurons, separation: f)
-        let phi = exp(-z * z / 2) / (2 * Double.pi).squareRoot()
-        return max(0, gaussianTail(z) + phi * k * (z * z * z - 3 * z) / 24)
+        let phi = SpecialFunctions.normalDensity(z)
+        return max(0, SpecialFunctions.normalUpperTail(z) + phi * k * (z * z * z - 3 * z) / 24)
     }
 
     /// As `finiteNP50` with the kurtosis-corrected bit-error probability.
@@ -115,31 +109,6 @@ public enum CapacityTheory {
             let q = bitErrorProbabilityKurtosisCorrected(patterns: p, neurons: neurons, separation: f)
             return (criterion == .transition ? n * q : n * (serial ? p - 1 : p) * q) - M_LN2
         }, from: 2)
-    }
-
-    /// Pr[X <= k] for X ~ Bin(n, q), summed in log space.
-    public static func binomialCDF(_ k: Int, _ n: Int, _ q: Double) -> Double {
-        if k < 0 { return 0 }
-        if k >= n { return 1 }
-        if q <= 0 { return 1 }
-        if q >= 1 { return 0 }
-        var s = 0.0
-        let lq = log(q), l1 = log1p(-q)
-        for j in 0...k { s += exp(logBinomial(n, j) + Double(j) * lq + Double(n - j) * l1) }
-        return min(1, s)
-    }
-
-    /// Clopper-Pearson (exact) two-sided bounds for `successes` of `trials` at level `confidence`.
-    public static func clopperPearson(successes k: Int, trials n: Int, confidence: Double = 0.95) -> (lower: Double, upper: Double) {
-        let a = (1 - confidence) / 2
-        func solve(_ g: (Double) -> Double) -> Double {  // g increasing in q, root in (0,1)
-            var lo = 0.0, hi = 1.0
-            for _ in 0..<60 { let m = (lo + hi) / 2; if g(m) > 0 { hi = m } else { lo = m } }
-            return (lo + hi) / 2
-        }
-        let lower = k == 0 ? 0 : solve { q in (1 - binomialCDF(k - 1, n, q)) - a }
-        let upper = k == n ? 1 : solve { q in a - binomialCDF(k, n, q) }
-        return (lower, upper)
     }
 
     /// Finite-N P_50 (spec §4.3, [project]): the P solving N P p(P) = ln 2 (periodic sequence; N (P-1) p for
@@ -190,12 +159,7 @@ public enum CapacityTheory {
         var lo = a, hi = a
         if g(lo) >= 0 { return lo }
         while g(hi) < 0 && hi < 1e300 { lo = hi; hi *= 2 }
-        for _ in 0..<200 {
-            let m = (lo * hi).squareRoot()
-            if g(m) < 0 { lo = m } else { hi = m }
-            if hi / lo - 1 < 1e-12 { break }
-        }
-        return (lo * hi).squareRoot()
+        return bisect(g, in: (lo, hi), geometric: true, relativeTolerance: 1e-12)
     }
 
     /// Leading-order transition capacity (spec §4.4): polynomial eq. (9) N^d / (2 (2d-1)!! ln N); exponential

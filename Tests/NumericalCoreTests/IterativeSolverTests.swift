@@ -115,3 +115,51 @@ private struct Cosine: CheckpointableMethod {
         #expect(partial.record.iterations == reference.record.iterations)
     }
 }
+
+@Suite struct DeclaredTests {
+    enum Shape: String, CaseIterable, Sendable { case isotropic, power_law }
+
+    @Test func validationNamesTheParameterAndItsRange() throws {
+        let depth = Declared<Int>("depth", in: 1...64, default: 3, help: "hidden layers L")
+        #expect(try depth.validate(64) == 64)
+        #expect(throws: SolvableError.invalidParameter(name: "depth", value: "65", allowed: "an integer in [1, 64]")) {
+            try depth.validate(65)
+        }
+        let eta = Declared<Double>("eta", in: 1e-9...1e3, help: "learning rate")
+        #expect(throws: SolvableError.self) { try eta.validate(.nan) }
+        let widths = Declared<[Int]>("widths", eachIn: 1...100, help: "widths")
+        #expect(throws: SolvableError.self) { try widths.validate([]) }
+        #expect(widths.spelled([3, 4]) == "3,4")
+        let shape = Declared<Shape>("shape", default: .isotropic, help: "spectrum")
+        #expect(shape.allowed == "one of isotropic, power_law")
+        let long = String(repeating: "x", count: 5_000_000)
+        do { try Declared<String>("inputs", isFile: true, help: "data").validate(long); Issue.record("accepted a missing file") }
+        catch let e as SolvableError { #expect(e.description.count < 400) }
+    }
+}
+
+/// The statistics home against published table values (independent of our implementations).
+@Suite struct IntervalAndQuantileTests {
+    @Test func quantilesMatchTables() {
+        #expect(abs(Statistics.normalTwoSidedQuantile(0.05) - 1.959963984540054) < 1e-12)
+        #expect(abs(Statistics.chiSquareQuantile(0.95, dof: 1) - 3.841458820694124) < 1e-9)
+        #expect(abs(Statistics.chiSquareQuantile(0.05, dof: 10) - 3.940299136119) < 1e-8)
+        // Student t, two-sided 1 %, nu = 20: 2.845339710 (tables)
+        #expect(abs(Statistics.studentTwoSidedQuantile(0.01, dof: 20) - 2.845339710) < 5e-3)
+        #expect(abs(SpecialFunctions.normalUpperTail(1.959963984540054) - 0.025) < 1e-15)
+    }
+
+    @Test func clopperPearsonMatchesTheBetaQuantiles() {
+        // 5 of 10 at 95 %: [0.187086028, 0.812913972] (beta quantiles)
+        let b = Statistics.clopperPearson(successes: 5, trials: 10)
+        #expect(abs(b.lower - 0.187086028) < 1e-8 && abs(b.upper - 0.812913972) < 1e-8)
+        let zero = Statistics.clopperPearson(successes: 0, trials: 20)
+        #expect(zero.lower == 0 && abs(zero.upper - 0.168433470) < 1e-8)
+    }
+
+    @Test func bisectionFindsRootsArithmeticallyAndGeometrically() {
+        #expect(abs(bisect({ $0 * $0 - 2 }, in: (0, 2)) - 2.0.squareRoot()) < 1e-15)
+        let r = bisect({ log($0) - log(1e7) }, in: (1, 1e12), geometric: true, relativeTolerance: 1e-12)
+        #expect(abs(r / 1e7 - 1) < 1e-11)
+    }
+}

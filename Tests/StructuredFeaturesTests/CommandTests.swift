@@ -57,8 +57,8 @@ struct FeaturesCommandTests {
     @Test("Bonferroni Student-t tolerance")
     func tolerance() {
         // t_9 two-sided 1 % = 3.2498; normal two-sided 1 % = 2.5758 (tables)
-        #expect(abs(featuresBonferroniTolerance(points: 1, trials: 10) - 3.2498) <= 0.01 * 3.2498)
-        #expect(abs(featuresBonferroniTolerance(points: 1, trials: 100_000) - 2.5758) <= 1e-3)
+        #expect(abs(Statistics.bonferroniTolerance(comparisons: 1, trials: 10) - 3.2498) <= 0.01 * 3.2498)
+        #expect(abs(Statistics.bonferroniTolerance(comparisons: 1, trials: 100_000) - 2.5758) <= 1e-3)
     }
 
     @Test("Figures are registered; the alignment figure runs and agrees at quick scale")

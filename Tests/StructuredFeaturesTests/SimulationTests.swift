@@ -35,7 +35,7 @@ struct SimulationTests {
         let sim = try FeatureSimulator(model: model)
         let Ps = [80, 200, 320, 700]
         var zs: [Double] = []
-        let tol = featuresBonferroniTolerance(points: 12, trials: 24)
+        let tol = Statistics.bonferroniTolerance(comparisons: 12, trials: 24)
         for lambda in [0.0, 0.01] {
             let pts = try sim.run(samples: Ps, ridge: lambda, trials: 24, teacher: .fixed, seed: 2023)
             for p in pts {
@@ -69,7 +69,7 @@ struct SimulationTests {
             let t = try theory.evaluate(samples: Double(p.samples), ridge: 0.01)
             let z = Statistics.zScore(observed: p.generalizationError.mean, expected: t.generalizationError,
                                       standardError: p.generalizationError.standardError)
-            let tol = featuresBonferroniTolerance(points: 3, trials: 32)
+            let tol = Statistics.bonferroniTolerance(comparisons: 3, trials: 32)
             print("features random-teacher P = \(p.samples): z = \(z) (tolerance \(tol))")
             #expect(abs(z) <= tol)
         }
@@ -125,7 +125,7 @@ struct SimulationTests {
                 let z = Statistics.zScore(observed: p.generalizationError.mean, expected: t.generalizationError,
                                           standardError: p.generalizationError.standardError)
                 print("features non-commuting λ = \(lambda) P = \(p.samples): theory \(t.generalizationError) sim \(p.generalizationError.mean) z = \(z)")
-                let tol = featuresBonferroniTolerance(points: 5, trials: 24)
+                let tol = Statistics.bonferroniTolerance(comparisons: 5, trials: 24)
                 #expect(abs(z) <= tol, "λ = \(lambda) P = \(p.samples): z = \(z) (tolerance \(tol))")
             }
         }

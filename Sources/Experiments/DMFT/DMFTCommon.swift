@@ -106,13 +106,13 @@ enum DMFTCommon {
             throw SolvableError.invalidParameter(name: "solver", value: "linear", allowed: "linear only with --activation linear")
         }
         if linear {
-            let s = try DeepLinearDMFT.solve(pr, options: linearOptions(p)) { it, rho in ctx.log("sweep \(it): rho = \(rho)") }
+            let s = try DeepLinearDMFT.solve(pr, options: linearOptions(p)) { r in ctx.log("sweep \(r.iteration): rho = \(r.residual)") }
             return (s.trajectory, s.record, "deep linear (closed form, Gauss-Seidel sweeps)", nil)
         }
         var options = monteCarloOptions(p)
         options.checkpoint = checkpoint
         let s = try NonlinearDMFT.solve(pr, options: options, seed: ctx.seed, threads: ctx.threads,
-                                        progress: { it, rho in ctx.log("iteration \(it): rho = \(rho)") }, log: ctx.log)
+                                        progress: { r in ctx.log("iteration \(r.iteration): rho = \(r.residual)") }, log: ctx.log)
         return (s.trajectory, s.record, "alternating Monte Carlo (S = \(p.int("samples")))", p.int("replicas") > 1 ? s.lossStandardError : nil)
     }
 

@@ -29,7 +29,7 @@ enum FeaturesFigures {
 
         func agreement(trials: Int, extra: String = "") -> Agreement {
             let zmax = z.map { $0.isNaN ? Double.infinity : abs($0) }.max() ?? 0
-            let tol = featuresBonferroniTolerance(points: z.count, trials: trials)
+            let tol = Statistics.bonferroniTolerance(comparisons: z.count, trials: trials)
             return Agreement(statistic: "max |z| over \(z.count) points", value: zmax, tolerance: tol,
                              detail: "z = (sim − theory)/s.e. with \(trials) trials per point; tolerance = two-sided Student-t quantile (ν = \(trials - 1)) at 1 % family-wise false alarm over \(z.count) points (Bonferroni); points within 15 % of n_min excluded (O(1) heavy-tailed fluctuations, spec §6); the finite-size bias at n0 ≈ 400 (≤ 2-4 %, spec §6) is below the s.e. at these trial counts\(extra)")
         }

@@ -323,9 +323,9 @@ public enum FeaturesCompareTask: ComputeTask {
         let used = (0..<Ps.count).filter { inc[$0] }
         let zmax = used.map { abs(z[$0]).isNaN ? Double.infinity : abs(z[$0]) }.max() ?? 0
         let auto = zTolerance <= 0
-        let tol = auto ? featuresBonferroniTolerance(points: used.count, trials: trials) : zTolerance
+        let tol = auto ? Statistics.bonferroniTolerance(comparisons: used.count, trials: trials) : zTolerance
         let how = auto ? "tolerance = Bonferroni Student-t quantile (ν = \(trials - 1)) at 1 % family-wise false alarm over \(used.count) points"
-                       : "user tolerance; for \(used.count) points a purely statistical |z| > \(Plot.tickText(tol)) has family-wise probability ≈ \(Plot.tickText(Double(used.count) * 2 * (1 - normalCDF(tol)))) (normal approximation)"
+                       : "user tolerance; for \(used.count) points a purely statistical |z| > \(Plot.tickText(tol)) has family-wise probability ≈ \(Plot.tickText(Double(used.count) * 2 * (1 - SpecialFunctions.normalCDF(tol)))) (normal approximation)"
         let agreement = Agreement(statistic: "max |z| over \(used.count) points", value: zmax, tolerance: tol,
                                   detail: "z = (sim − theory)/s.e., \(trials) trials per point; \(Ps.count - used.count) point(s) within \(Int(excludeNearPeak * 100)) % of n_min = \(Plot.tickText(nmin)) excluded; \(how)")
         let lo = Double(Ps.min()!) / 1.3, hi = Double(Ps.max()!) * 1.2
@@ -388,30 +388,3 @@ func featuresZ(_ sim: SimulationPoint, _ theory: TheoryPoint) -> Double {
     return Statistics.zScore(observed: m, expected: t, standardError: sim.generalizationError.standardError)
 }
 
-/// Standard normal CDF.
-func normalCDF(_ x: Double) -> Double { 0.5 * erfc(-x / 2.0.squareRoot()) }
-
-/// Upper quantile z with P(|N(0,1)| > z) = p (bisection on erfc).
-func normalTwoSidedQuantile(_ p: Double) -> Double {
-    var lo = 0.0, hi = 40.0
-    for _ in 0..<200 { let m = 0.5 * (lo + hi); if erfc(m / 2.0.squareRoot()) > p { lo = m } else { hi = m } }
-    return 0.5 * (lo + hi)
-}
-
-/// Two-sided Student-t quantile with ν degrees of freedom, P(|t_ν| > q) = p, by the Cornish-Fisher expansion
-/// of Abramowitz & Stegun 26.7.5 (accurate to a few 0.1 % for ν ≥ 7 at the tail levels used here).
-func studentTwoSidedQuantile(_ p: Double, dof nu: Double) -> Double {
-    let z = normalTwoSidedQuantile(p)
-    let z3 = z * z * z, z5 = z3 * z * z, z7 = z5 * z * z, z9 = z7 * z * z
-    let g1 = (z3 + z) / 4
-    let g2 = (5 * z5 + 16 * z3 + 3 * z) / 96
-    let g3 = (3 * z7 + 19 * z5 + 17 * z3 - 15 * z) / 384
-    let g4 = (79 * z9 + 776 * z7 + 1482 * z5 - 1920 * z3 - 945 * z) / 92160
-    return z + g1 / nu + g2 / (nu * nu) + g3 / (nu * nu * nu) + g4 / (nu * nu * nu * nu)
-}
-
-/// The Bonferroni z tolerance for `points` comparisons of means over `trials` trials: the two-sided Student-t
-/// (ν = trials − 1) quantile at family-wise false-alarm probability `familyWise` (default 1 %).
-public func featuresBonferroniTolerance(points: Int, trials: Int, familyWise: Double = 0.01) -> Double {
-    studentTwoSidedQuantile(familyWise / Double(max(1, points)), dof: Double(max(2, trials - 1)))
-}

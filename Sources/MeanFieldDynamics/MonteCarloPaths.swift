@@ -1,0 +1,162 @@
+import Foundation
+import LinearAlgebra
+import NumericalCore
+
+// The per-path work of the Monte Carlo DMFT (paper eqs. 9-10 on the time grid): the forward sweep of the fields
+// of S paths at once, the exact discrete-time output, and the response functions from forward Jacobian recursions.
+// See docs/theory/dmft.md.
+
+extension NonlinearDMFT {
+    struct Fields { var h: Matrix; var phi: Matrix; var z: Matrix; var g: Matrix }
+
+    /// Exact discrete-time output from the top-layer paths: f_mu(t) = (1/(gamma0 S)) sum_i z_i(t) phi(h_i,mu(t)),
+    /// centered at t = 0; Delta = y - f on training points.
+    static func exactTrajectory(_ f: Fields, problem: DMFTProblem, S: Int) -> (delta: [[Double]], predictions: [[Double]], loss: [Double]) {
+        let T = problem.timeSteps, n = problem.n, p = problem.p
+        var raw = [[Double]](repeating: [Double](repeating: 0, count: n), count: T)
+        for t in 0..<T { for mu in 0..<n {
+            let j = (t * n + mu) * S
+            var acc = 0.0
+            for i in 0..<S { acc += f.z.storage[j + i] * f.phi.storage[j + i] }
+            raw[t][mu] = acc / (problem.gamma0 * Double(S))
+        } }
+        let preds = raw.map { r in (0..<n).map { r[$0] - raw[0][$0] } }
+        let deltas = preds.map { pr in (0..<p).map { problem.data.targets[$0] - pr[$0] } }
+        let loss = deltas.map { d in d.reduce(0) { $0 + $1 * $1 } / (2 * Double(p)) }
+        return (deltas, preds, loss)
+    }
+
+    /// The forward sweep of spec section 4 for all S paths at once (rows are paths):
+    /// h(t) = u(t) + sum_{s<t} M(t,s) g(s); phi(h(t)); z(t) = r(t) + sum_{s<=t} N(t,s) phi(h(s)); g(t) = phi'(h(t)) z(t).
+    static func solveFields(u: Matrix, r: Matrix, M: Matrix, N: Matrix, act: Activation, S: Int, T: Int, n: Int) -> Fields {
+        let tn = T * n
+        var h = u, z = r
+        var ph = Matrix(rows: S, cols: tn), g = Matrix(rows: S, cols: tn)
+        h.storage.withUnsafeMutableBufferPointer { hp in
+        z.storage.withUnsafeMutableBufferPointer { zp in
+        ph.storage.withUnsafeMutableBufferPointer { pp in
+        g.storage.withUnsafeMutableBufferPointer { gp in
+        M.storage.withUnsafeBufferPointer { mp in
+        N.storage.withUnsafeBufferPointer { np in
+            for t in 0..<T {
+                let off = t * n * S
+                if t > 0 {
+                    BLAS.dgemm(m: S, n: n, k: t * n, gp.baseAddress!, lda: S, transposeA: false,
+                               mp.baseAddress! + t * n, ldb: tn, transposeB: true, hp.baseAddress! + off, ldc: S, alpha: 1, beta: 1)
+                }
+                for i in off..<(off + n * S) { pp[i] = act.phi(hp[i]) }
+                BLAS.dgemm(m: S, n: n, k: (t + 1) * n, pp.baseAddress!, lda: S, transposeA: false,
+                           np.baseAddress! + t * n, ldb: tn, transposeB: true, zp.baseAddress! + off, ldc: S, alpha: 1, beta: 1)
+                for i in off..<(off + n * S) { gp[i] = act.derivative(hp[i]) * zp[i] }
+            }
+        } } } } } }
+        return Fields(h: h, phi: ph, z: z, g: g)
+    }
+
+    /// Averaged response functions by forward Jacobian recursions per path (spec section 6, step 4):
+    ///
+    ///     J_h(t) = E_h(t) + sum_{t'<t} M(t,t') J_g(t'),   J_z(t) = E_z(t) + sum_{t'<=t} N(t,t') phi'(h(t')) J_h(t'),
+    ///     J_g(t) = phi''(h(t)) z(t) J_h(t) + phi'(h(t)) J_z(t),
+    ///
+    /// with (E_h, E_z) = (0, I) for derivatives by r (A^l = <phi'(h) J_hr>) and (I, 0) for derivatives by u
+    /// (B^{l-1} = <J_gu>). Only the causal triangle is computed, O((T n)^3) per path.
+    static func responses(fields f: Fields, M: Matrix, N: Matrix, act: Activation, S: Int, T: Int, n: Int,
+                          wantA: Bool, wantB: Bool, threads: Int) -> (a: Matrix, b: Matrix) {
+        let tn = T * n
+        // Paths are summed in fixed chunks (chunk c holds paths c*chunk ..< (c+1)*chunk), each chunk sequentially,
+        // and the chunk sums are added in chunk order, so the result does not depend on the number of threads.
+        // Chunks run `workers` at a time, so memory stays at `workers` accumulators.
+        let chunk = 32
+        let chunks = (S + chunk - 1) / chunk
+        let workers = max(1, min(threads, chunks))
+        var a = Matrix(rows: tn, cols: tn), b = Matrix(rows: tn, cols: tn)
+        let inv = 1 / Double(S)
+        var firstChunk = 0
+        while firstChunk < chunks {
+        let round = min(workers, chunks - firstChunk)
+        let parts: [(Matrix, Matrix)] = ThreadPolicy.parallelMap(round, threads: round) { w in
+            var accA = Matrix(rows: wantA ? tn : 0, cols: wantA ? tn : 0)
+            var accB = Matrix(rows: wantB ? tn : 0, cols: wantB ? tn : 0)
+            var jh = [Double](repeating: 0, count: tn * tn), jg = jh, dj = jh
+            let bt = max(1, min(T, 96 / max(1, n)))
+            var jz = [Double](repeating: 0, count: bt * n * tn)
+            var d1 = [Double](repeating: 0, count: tn), d2 = d1
+            var path = (firstChunk + w) * chunk
+            let lastPath = min(S, path + chunk)
+            while path < lastPath {
+                for j in 0..<tn {
+                    let hv = f.h.storage[j * S + path]
+                    d1[j] = act.derivative(hv)
+                    d2[j] = act.secondDerivative(hv) * f.z.storage[j * S + path]
+                }
+                for mode in 0..<2 {
+                    if mode == 0 && !wantA { continue }
+                    if mode == 1 && !wantB { continue }
+                    let isR = mode == 0
+                    for i in 0..<(tn * tn) { jh[i] = 0; jg[i] = 0; dj[i] = 0 }
+                    M.storage.withUnsafeBufferPointer { mp in
+                    N.storage.withUnsafeBufferPointer { np in
+                    jh.withUnsafeMutableBufferPointer { jhp in
+                    jg.withUnsafeMutableBufferPointer { jgp in
+                    dj.withUnsafeMutableBufferPointer { djp in
+                    jz.withUnsafeMutableBufferPointer { jzp in
+                        // Blocked in time (blocks of `bt` steps): the contributions of all earlier blocks to a
+                        // block's J_h and J_z rows are two gemms with bt n rows (instead of n-row gemms per step,
+                        // which re-pack the growing Jacobian at every t); inside a block the recursion runs step
+                        // by step. Columns beyond a row's time are zero by causality and are skipped.
+                        for t0 in stride(from: 0, to: T, by: bt) {
+                            let t1 = min(T, t0 + bt), R0 = t0 * n, R1 = t1 * n, bn = R1 - R0
+                            for j in 0..<R1 { for i in R0..<R1 { jhp[j * tn + i] = 0 } }
+                            for j in 0..<R1 { for i in 0..<bn { jzp[j * bn + i] = 0 } }
+                            if !isR { for i in R0..<R1 { jhp[i * tn + i] = 1 } } else { for i in 0..<bn { jzp[(R0 + i) * bn + i] = 1 } }
+                            if t0 > 0 {
+                                BLAS.dgemm(m: bn, n: R0, k: R0, mp.baseAddress! + R0, lda: tn, transposeA: false,
+                                           jgp.baseAddress!, ldb: tn, transposeB: false, jhp.baseAddress! + R0, ldc: tn,
+                                           alpha: 1, beta: 1)
+                                BLAS.dgemm(m: bn, n: R0, k: R0, np.baseAddress! + R0, lda: tn, transposeA: false,
+                                           djp.baseAddress!, ldb: tn, transposeB: false, jzp.baseAddress!, ldc: bn,
+                                           alpha: 1, beta: 1)
+                            }
+                            for t in t0..<t1 {
+                                let r0 = t * n, cols = (t + 1) * n, zr = r0 - R0
+                                if t > t0 {
+                                    BLAS.dgemm(m: n, n: r0, k: r0 - R0, mp.baseAddress! + R0 * tn + r0, lda: tn, transposeA: false,
+                                               jgp.baseAddress! + R0, ldb: tn, transposeB: false, jhp.baseAddress! + r0, ldc: tn,
+                                               alpha: 1, beta: 1)
+                                }
+                                for j in 0..<cols { for i in 0..<n { djp[j * tn + r0 + i] = d1[r0 + i] * jhp[j * tn + r0 + i] } }
+                                BLAS.dgemm(m: n, n: cols, k: cols - R0, np.baseAddress! + R0 * tn + r0, lda: tn, transposeA: false,
+                                           djp.baseAddress! + R0, ldb: tn, transposeB: false, jzp.baseAddress! + zr, ldc: bn,
+                                           alpha: 1, beta: 1)
+                                for j in 0..<cols { for i in 0..<n {
+                                    jgp[j * tn + r0 + i] = d2[r0 + i] * jhp[j * tn + r0 + i] + d1[r0 + i] * jzp[j * bn + zr + i]
+                                } }
+                            }
+                        }
+                    } } } } } }
+                    if isR {
+                        accA.storage.withUnsafeMutableBufferPointer { ap in
+                            dj.withUnsafeBufferPointer { djp in
+                                for j in 0..<tn { let t0 = j / n; for i in ((t0 + 1) * n)..<tn { ap[j * tn + i] += djp[j * tn + i] } }
+                            }
+                        }
+                    } else {
+                        accB.storage.withUnsafeMutableBufferPointer { bp in
+                            jg.withUnsafeBufferPointer { jgp in
+                                for j in 0..<tn { let t0 = j / n; for i in (t0 * n)..<tn { bp[j * tn + i] += jgp[j * tn + i] } }
+                            }
+                        }
+                    }
+                }
+                path += 1
+            }
+            return (accA, accB)
+        }
+        for p in parts {
+            if wantA { for i in 0..<a.storage.count { a.storage[i] += inv * p.0.storage[i] } }
+            if wantB { for i in 0..<b.storage.count { b.storage[i] += inv * p.1.storage[i] } }
+        }
+        firstChunk += round
+        }
+        return (a, b)
+    }}
