@@ -4,17 +4,7 @@ import NumericalCore
 /// The declaration of one parameter of a compute command: its name (the config key; the flag is
 /// `--name` with `_` or `-`), type, allowed range, default and help text.
 public struct ParameterSpec: Sendable {
-    public enum Kind: Sendable {
-        case int(ClosedRange<Int>)
-        case double(ClosedRange<Double>)
-        case bool
-        case string
-        case choice([String])
-        case intList(ClosedRange<Int>)
-        case doubleList(ClosedRange<Double>)
-        /// A path to an input file (checked to exist).
-        case file
-    }
+    public typealias Kind = ParameterDomain
 
     public let name: String
     public let kind: Kind
@@ -33,39 +23,14 @@ public struct ParameterSpec: Sendable {
 
     /// The specification of a parameter a model declared (`Declared`): the same name, range, default and help.
     public init<V>(_ d: Declared<V>) {
-        let kind: Kind
-        switch d.domain {
-        case .integer(let r): kind = .int(r)
-        case .real(let r): kind = .double(r)
-        case .flag: kind = .bool
-        case .text: kind = .string
-        case .choice(let names): kind = .choice(names)
-        case .integerList(let r): kind = .intList(r)
-        case .realList(let r): kind = .doubleList(r)
-        case .file: kind = .file
-        }
+        let kind = d.domain
         self.init(d.name, kind, default: d.defaultValue.map { .string(d.spelled($0)) }, required: d.required, help: d.help)
     }
 
     /// The allowed values, as error messages and `--help` print them.
-    public var allowed: String {
-        switch kind {
-        case .int(let r): return "an integer in [\(r.lowerBound), \(r.upperBound)]"
-        case .double(let r): return "a finite number in [\(ParameterSpec.fmt(r.lowerBound)), \(ParameterSpec.fmt(r.upperBound))]"
-        case .bool: return "true or false"
-        case .string: return "a string"
-        case .choice(let cs): return "one of " + cs.joined(separator: ", ")
-        case .intList(let r): return "a non-empty list of integers in [\(r.lowerBound), \(r.upperBound)] (flag: comma-separated)"
-        case .doubleList(let r): return "a non-empty list of finite numbers in [\(ParameterSpec.fmt(r.lowerBound)), \(ParameterSpec.fmt(r.upperBound))] (flag: comma-separated)"
-        case .file: return "the path of an existing file"
-        }
-    }
+    public var allowed: String { kind.allowed }
 
-    static func fmt(_ x: Double) -> String {
-        if x == .greatestFiniteMagnitude { return "inf" }
-        if x == -.greatestFiniteMagnitude { return "-inf" }
-        return x == x.rounded() && abs(x) < 1e15 ? String(Int(x)) : "\(x)"
-    }
+    static func fmt(_ x: Double) -> String { ParameterDomain.format(x) }
 
     /// Checks and normalises a value (from a flag string or a config value) against this declaration.
     public func validate(_ v: JSONValue) throws -> JSONValue {
@@ -144,7 +109,7 @@ public struct ParameterSpec: Sendable {
     static func show(_ v: JSONValue) -> String {
         let s: String
         if case .string(let t) = v { s = "'\(t)'" } else { s = v.serialized(pretty: false) }
-        return s.count > 60 ? String(s.prefix(57)) + "..." : s
+        return ParameterDomain.truncated(s)
     }
 }
 
@@ -219,12 +184,12 @@ public struct Parameters: Sendable {
     public func optional<V>(_ d: Declared<V>) -> V? {
         guard has(d.name) else { return nil }
         switch d.domain {
-        case .integer: return int(d.name) as? V
-        case .real: return double(d.name) as? V
-        case .flag: return bool(d.name) as? V
-        case .text, .file, .choice: return string(d.name) as? V
-        case .integerList: return ints(d.name) as? V
-        case .realList: return doubles(d.name) as? V
+        case .int: return int(d.name) as? V
+        case .double: return double(d.name) as? V
+        case .bool: return bool(d.name) as? V
+        case .string, .file, .choice: return string(d.name) as? V
+        case .intList: return ints(d.name) as? V
+        case .doubleList: return doubles(d.name) as? V
         }
     }
 
