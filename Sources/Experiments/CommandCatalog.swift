@@ -21,8 +21,7 @@ public enum CommandCatalog {
             ("solvable_version", .string(RunEnvironment.version)),
             ("generated_by", .string("solvable schema --json")),
             ("exit_codes", .object([("0", .string("ok")), ("1", .string("runtime failure")), ("2", .string("bad input")),
-                                    ("3", .string("a solver did not converge (outputs written, marked)")),
-                                    ("4", .string("an agreement check failed"))])),
+                                    ("3", .string("a solver did not converge (outputs written, marked)"))])),
             ("common_options", .array(commonOptions.map(parameterJSON))),
             ("commands", .array(Registry.tasks.map { task in
                 var kv: [(String, JSONValue)] = [

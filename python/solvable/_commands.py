@@ -116,10 +116,10 @@ def run(command, parameters=None, *, out=None, seed=None, threads=None, config=N
             document = json.loads(stdout)
         except ValueError:
             document = None
-    keep = (scratch, inputs)
-    has_outputs = (Path(out) / "manifest.json").is_file()
-    result = Result(out, command=name, document=document, keep=keep) if has_outputs else None
-    if result is not None:
+    # outputs exist after success, and after exit 3 or 4 (written, then marked); otherwise a folder may hold an old run
+    result = None
+    if code in (0, 3, 4) and (Path(out) / "manifest.json").is_file():
+        result = Result(out, command=name, document=document, keep=(scratch, inputs))
         _check_version(result)
     if code == 0 and result is not None:
         return result
@@ -148,9 +148,8 @@ def _output_folder(out, prefix):
 def execute(args, *, verbose=False, timeout=None):
     """Runs the binary, collecting stdout and stderr (echoing stderr when verbose); Ctrl-C or a timeout interrupts
     it with SIGINT (then SIGKILL after 10 s). Returns (exit status, stdout, stderr)."""
-    env = dict(os.environ)
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8",
-                            errors="replace", env=env)
+                            errors="replace")
     out, err = [], []
 
     def pump_out():
