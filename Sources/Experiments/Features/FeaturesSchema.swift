@@ -3,7 +3,8 @@
 /// target's variance: the teacher is scaled to signal s = theta*^T Sigma0 theta* (--signal) and the label noise has
 /// variance eta^2 (--noise).
 enum FeaturesSchema {
-    static let errorUnits = "target units squared (signal s = --signal, label-noise variance eta^2 = --noise)"
+    /// Errors are relative to the scale of the targets: signal s = --signal, label-noise variance eta^2 = --noise.
+    static let errorUnits = "target units squared"
 
     static let sampleColumns: [OutputField] = [
         OutputField("samples", "float", "number of training samples P"),
