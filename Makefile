@@ -4,10 +4,11 @@
 APT_PACKAGES := libopenblas-dev liblapacke-dev pkg-config
 SWIFT ?= swift
 
-.PHONY: deps build run test test-sanitizers bench info clean fuzz
+.PHONY: deps build run test test-python test-sanitizers schema bench info clean fuzz
 
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || missing="$$missing python3 python3-venv"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing Debian packages:$$missing"; \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
@@ -28,7 +29,24 @@ run: build
 TSAN_FILTER ?= --filter "LinearAlgebraTests|NumericalCoreTests|ExperimentsTests|SweepTests|DMFTDeterminismTests"
 test: deps
 	$(SWIFT) test -c release
+	$(MAKE) --no-print-directory test-python
 	$(MAKE) --no-print-directory test-sanitizers
+
+# The Python package (python/) installed with pip into a virtual environment, with pytest, pandas and xarray from
+# PyPI, and its pytest suite run against the release binary (the one `swift test -c release` built: a `swift build`
+# after it would recompile every module without testability).
+PYTHON_VENV ?= .build/python-venv
+test-python: deps
+	test -x .build/release/solvable || $(SWIFT) build -c release --product solvable
+	test -x $(PYTHON_VENV)/bin/python || python3 -m venv $(PYTHON_VENV)
+	rm -rf python/build python/solvable.egg-info
+	$(PYTHON_VENV)/bin/python -m pip install -q --disable-pip-version-check ./python pytest pandas xarray
+	SOLVABLE_BINARY=$(CURDIR)/.build/release/solvable $(PYTHON_VENV)/bin/python -m pytest -q -p no:cacheprovider python/tests
+
+# docs/outputs.md and the Python package's catalog, generated from the commands' declarations (a test checks both).
+schema: build
+	.build/release/solvable schema > docs/outputs.md.tmp && mv docs/outputs.md.tmp docs/outputs.md
+	.build/release/solvable schema --json > python/solvable/_catalog.json.tmp && mv python/solvable/_catalog.json.tmp python/solvable/_catalog.json
 
 # The test suite under AddressSanitizer and ThreadSanitizer (optimized builds in their own build folders).
 # Leak checking is off: Swift's process-lifetime globals are reported as leaks at exit.

@@ -19,7 +19,8 @@ struct Solvable: ParsableCommand {
           solvable bench blas                       # dgemm GFLOP/s: selected core vs library default
         """,
         version: RunEnvironment.version,
-        subcommands: [Features.self, Memory.self, DMFT.self, Fluctuations.self, Core.self, Reproduce.self, Sweep.self, Info.self, Bench.self])
+        subcommands: [Features.self, Memory.self, DMFT.self, Fluctuations.self, Core.self, Reproduce.self, Sweep.self, Info.self, Bench.self,
+                      Schema.self])
 
     static func main() {
         BLASAutoSelect.reexecIfNeeded()

@@ -18,6 +18,8 @@ struct CommonOptions: ParsableArguments {
     var threads: Int?
     @Flag(name: .long, help: "No progress or log output.")
     var quiet = false
+    @Flag(name: .long, help: "Print the files this command writes (name, dtype, shape with named axes, units, meaning) and exit; with --json as JSON.")
+    var schema = false
 }
 
 /// `solvable <model> <verb>` for any registered `ComputeTask`: its parameters are flags (`--name value`,
@@ -32,7 +34,10 @@ struct TaskCommand<T: ComputeTask>: ParsableCommand {
     var rawParameters: [String] = []
 
     func run() throws {
-        try CLIRunner.guarded { try CLIRunner.execute(T.self, common: common, raw: rawParameters) }
+        try CLIRunner.guarded {
+            if common.schema { return try printSchema(T.self, json: common.json) }
+            try CLIRunner.execute(T.self, common: common, raw: rawParameters)
+        }
     }
 }
 
