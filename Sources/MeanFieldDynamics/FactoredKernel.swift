@@ -77,25 +77,40 @@ public struct FactoredKernel: Sendable, Equatable {
     /// |X|_F from the r x r Gram matrix (|F F^T|_F = |F^T F|_F).
     public var frobeniusNorm: Double { BLAS.syrk(factor, transpose: true).frobeniusNorm }
 
-    /// The same kernel with the factor cut to its numerical rank: the eigenvectors v_k of F^T F whose eigenvalues
-    /// (those of X) exceed `relativeTolerance` times the largest give F V (T n x rank). The kernel changes by at
-    /// most the largest dropped eigenvalue (plus rounding of the largest one) in the 2-norm.
-    public func compressed(relativeTolerance: Double = 1e-15) throws -> FactoredKernel {
+    /// The same kernel with the factor cut to the directions whose singular values exceed `relativeTolerance` times
+    /// the largest: X changes by at most the square of that (relative, 2-norm), 1e-16 by default (rounding of X).
+    public func compressed(relativeTolerance: Double = 1e-8) throws -> FactoredKernel {
         FactoredKernel(timeSteps: timeSteps, pointCount: pointCount,
                        factor: try Self.compress(factor, relativeTolerance: relativeTolerance).factor)
     }
 
-    /// F V_k for the eigenvectors of F^T F above `relativeTolerance` x the largest eigenvalue, with all the eigenvalues
-    /// (descending). LAPACK runs single-threaded so the result does not depend on the thread count.
-    static func compress(_ f: Matrix, relativeTolerance: Double) throws -> (factor: Matrix, eigenvalues: [Double]) {
-        if f.cols == 0 { return (f, []) }
-        let gram = BLAS.syrk(f, transpose: true)
-        let (w, v) = try BLASRuntime.serial { try LAPACK.symmetricEigen(gram) }
-        let top = w.last ?? 0
-        let keep = (0..<w.count).reversed().filter { w[$0] > relativeTolerance * top && w[$0] > 0 }
+    /// The eigenvalues of X (squared singular values of F), descending, resolved down to rounding of the largest
+    /// singular value (from the triangular factor of F, not from F^T F).
+    public func eigenvalues() throws -> [Double] { try Self.compress(factor, relativeTolerance: 0).singularValues.map { $0 * $0 } }
+
+    /// Number of eigenvalues of X above `relativeTolerance` times the largest (1e-15: the numerical rank of
+    /// docs/theory/dmft-low-rank.md).
+    public func numericalRank(relativeTolerance: Double = 1e-15) throws -> Int {
+        let w = try eigenvalues()
+        return w.filter { $0 > relativeTolerance * (w.first ?? 0) }.count
+    }
+
+    /// F V_k for the right singular vectors of F whose singular values exceed `relativeTolerance` x the largest, with
+    /// all singular values (descending). The singular values come from the triangular factor R of F = Q R (backward
+    /// stable, so small ones are resolved to rounding of the largest, unlike eigenvalues of F^T F). LAPACK runs
+    /// single-threaded so the result does not depend on the thread count.
+    static func compress(_ f: Matrix, relativeTolerance: Double) throws -> (factor: Matrix, singularValues: [Double]) {
+        if f.cols == 0 || f.rows == 0 { return (Matrix(rows: f.rows, cols: 0), []) }
+        let (s, vt) = try BLASRuntime.serial { () throws -> ([Double], Matrix) in
+            let r = try LAPACK.qrR(f)
+            let d = try LAPACK.svd(r)
+            return (d.s, d.vt)
+        }
+        let top = s.first ?? 0
+        let keep = (0..<s.count).filter { s[$0] > relativeTolerance * top && s[$0] > 0 }
         var vk = Matrix(rows: f.cols, cols: keep.count)
-        for (c, j) in keep.enumerated() { for i in 0..<f.cols { vk[i, c] = v[i, j] } }
-        return (BLAS.gemm(f, vk), w.reversed())
+        for (c, j) in keep.enumerated() { for i in 0..<f.cols { vk[i, c] = vt[j, i] } }
+        return (BLAS.gemm(f, vk), s)
     }
 
     /// |X - Y|_F / |X|_F for X = self, Y = `other`, accurate to rounding of |X|: the triangular factor R = [R1, R2]

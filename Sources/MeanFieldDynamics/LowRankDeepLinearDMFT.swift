@@ -8,7 +8,10 @@ public struct LowRankDMFTOptions: Sendable {
     /// largest row of that layer seen so far (rounding level by default; the left-out weight bounds the defect of
     /// the field equations and is reported).
     public var rankTolerance: Double
-    /// The factors are cut to the eigenvalues of H^l above this times the largest one.
+    /// The factors are cut to the directions whose singular values exceed this times the largest, i.e. to the
+    /// eigenvalues of H^l above its square (1e-16 by default, the rounding level of H^l) times the largest.
+    /// The forward pass must keep directions by their first weight (they may grow later); once all times are known
+    /// the global cut is quadratic in the weight, hence the much larger tolerance here.
     public var compressionTolerance: Double
     /// After the forward pass, iterate the closed equations on factors (the dense solver's sweep) until its residual
     /// is below `DeepLinearDMFTOptions.tolerance`; usually one sweep. Off: the forward pass alone, whose residual is
@@ -18,7 +21,7 @@ public struct LowRankDMFTOptions: Sendable {
     /// then save little) and the dense solver fits in memory.
     public var denseFallbackFraction: Double
 
-    public init(rankTolerance: Double = 1e-14, compressionTolerance: Double = 1e-15, verify: Bool = true,
+    public init(rankTolerance: Double = 1e-14, compressionTolerance: Double = 1e-8, verify: Bool = true,
                 denseFallbackFraction: Double = 0.5) {
         self.rankTolerance = rankTolerance
         self.compressionTolerance = compressionTolerance
@@ -37,9 +40,12 @@ public struct LowRankDMFTOptions: Sendable {
 public struct LowRankReport: Sendable, Equatable {
     /// "low-rank", or "dense fallback" when the rank was not small.
     public var method: String
-    /// Numerical rank of H^l, l = 1...L (eigenvalues above `compressionTolerance` times the largest).
+    /// Numerical rank of H^l, l = 1...L: eigenvalues above 1e-15 of the largest (the columns of the returned
+    /// factors are `factorWidths`, which also keep the directions down to rounding).
     public var kernelRanks: [Int]
-    /// Numerical rank of G^l (T x T), same threshold.
+    /// Columns of the factors of H^l returned (singular values above `compressionTolerance` of the largest).
+    public var factorWidths: [Int]
+    /// Numerical rank of G^l (T x T), eigenvalues above 1e-15 of the largest.
     public var gradientRanks: [Int]
     /// The exact upper bounds of docs/theory/dmft-low-rank.md: rank H^l <= rank K^x + sum over layers k <= l of
     /// min(T - 1, rank G^{k+1}) with rank G^{k+1} <= T (1 for k = L), capped at T n.
@@ -48,7 +54,10 @@ public struct LowRankReport: Sendable, Equatable {
     public var sources: [Int]
     /// Largest weight left out of a basis in the forward pass, relative to its layer's largest row.
     public var maxDiscarded: Double
+    /// Seconds of the forward pass (with the cut of the factors to their rank), of the response pass, and of the
+    /// whole verification (response pass and sweeps).
     public var forwardSeconds: Double
+    public var responseSeconds: Double
     public var verificationSeconds: Double
     /// Floating-point operations of the forward pass, of the response pass and of one verification sweep.
     public var forwardFlops: Double
@@ -57,8 +66,8 @@ public struct LowRankReport: Sendable, Equatable {
 
     /// One line for logs and records.
     public var summary: String {
-        "\(method): rank H^l = \(kernelRanks) (exact bound \(kernelRankBounds)), rank G^l = \(gradientRanks), "
-            + "sources \(sources), left-out weight \(String(format: "%.1e", maxDiscarded))"
+        "\(method): rank H^l = \(kernelRanks) (exact bound \(kernelRankBounds); factor widths \(factorWidths)), "
+            + "rank G^l = \(gradientRanks), sources \(sources), left-out weight \(String(format: "%.1e", maxDiscarded))"
     }
 }
 
@@ -169,17 +178,17 @@ public enum LowRankDeepLinearDMFT {
             }
             fallbackNote = why + ", but the dense solver does not fit in memory: solved on factors"
         }
-        let lx = try LowRankMarch.symmetricSquareRoot(problem.data.inputKernel)
+        let lx = try LowRankMarch.inputFactor(problem.data.inputKernel)
         var f0 = Matrix(rows: tn, cols: lx.cols)
         for k in 0..<lx.cols { for t in 0..<T { for mu in 0..<n { f0[t * n + mu, k] = lx[mu, k] } } }
         var state = LowRankSweepState(
             delta: [], h: [f0] + hFactors,
             g: [Matrix(rows: 0, cols: 0)] + march.g.map { BLAS.syrk($0) } + [Matrix(rows: T, cols: T, repeating: 1)],
             a: [Matrix](repeating: Matrix(rows: 0, cols: 0), count: L + 1), b: [Matrix](repeating: Matrix(rows: 0, cols: 0), count: L + 1))
-        var report = LowRankReport(method: "low-rank", kernelRanks: [], gradientRanks: [],
+        var report = LowRankReport(method: "low-rank", kernelRanks: [], factorWidths: [], gradientRanks: [],
                                    kernelRankBounds: kernelRankBounds(depth: L, timeSteps: T, points: n, inputRank: lx.cols),
                                    sources: march.sources, maxDiscarded: march.maxDiscarded, forwardSeconds: forwardSeconds,
-                                   verificationSeconds: 0, forwardFlops: march.flops, responseFlops: 0, sweepFlops: 0)
+                                   responseSeconds: 0, verificationSeconds: 0, forwardFlops: march.flops, responseFlops: 0, sweepFlops: 0)
         var record: ConvergenceRecord
         var damping = options.damping
         if march.steps < T {
@@ -193,8 +202,11 @@ public enum LowRankDeepLinearDMFT {
                                        message: "\(march.stopReason ?? "values not finite"); returning grid times 0..<\(march.steps)")
             return finish(sub, state: state, record: record, damping: damping, report: report, lowRank: lowRank)
         }
-        let euler = problem.eulerTrajectory { t in march.ntk[t] }
-        state.delta = euler.delta
+        // Delta of the state's own (compressed) factors, so that a sweep measures the defect of the equations and not
+        // the change of representation
+        let stateNTK = (0..<T).map { LowRankSweep.ntk(state, problem: problem, t: $0) }
+        state.delta = problem.eulerTrajectory { stateNTK[$0] }.delta
+        report.forwardSeconds = clock.elapsed                              // pass, factors cut to rank, Delta
         if lowRank.verify {
             let vClock = Stopwatch()
             if !gi && L >= 2 {
@@ -203,11 +215,15 @@ public enum LowRankDeepLinearDMFT {
                 for l in 1..<L { state.a[l] = r.a[l - 1]; state.b[l] = r.b[l - 1] }
                 report.responseFlops = r.flops
             }
+            report.responseSeconds = vClock.elapsed
             let sweep = LowRankSweep(problem: problem, gradientIndependence: gi, start: state,
                                      compressionTolerance: lowRank.compressionTolerance)
+            // From the exact forward pass a sweep only moves rounding errors; when it grows them (the undamped
+            // full-horizon sweep is non-normal: nilpotent, but with a large transient gain at large eta gamma0), the
+            // iteration continues at damping 0.5 at once, where the change halves per sweep.
             let iteration = IterationOptions(tolerance: options.tolerance, maxIterations: options.maxIterations,
                                              damping: options.damping,
-                                             backoff: DampingBackoff(afterGrowingIterations: 2 * L + 2, damping: 0.5))
+                                             backoff: DampingBackoff(afterGrowingIterations: 1, damping: min(0.5, options.damping)))
             let sol = try solveIteratively(sweep, options: iteration) { progress?($0.iteration, $0.residual) }
             state = sol.value
             record = sol.record
@@ -231,14 +247,13 @@ public enum LowRankDeepLinearDMFT {
         let ntk = (0..<T).map { LowRankSweep.ntk(state, problem: problem, t: $0) }
         let euler = problem.eulerTrajectory { ntk[$0] }
         var rep = report
-        rep.kernelRanks = state.h[1...L].map(\.cols)
-        rep.gradientRanks = state.g[1...L].map { g in
-            let w = ((try? BLASRuntime.serial { try LAPACK.symmetricEigen(g, vectors: false) })?.values) ?? []
-            let top = w.last ?? 0
-            return w.filter { $0 > lowRank.compressionTolerance * top && $0 > 0 }.count
-        }
+        rep.factorWidths = state.h[1...L].map(\.cols)
+        rep.kernelRanks = state.h[1...L].map { (try? FactoredKernel(timeSteps: T, pointCount: n, factor: $0).numericalRank()) ?? $0.cols }
+        rep.gradientRanks = state.g[1...L].map { gradientRank($0) }
         if rep.method == "low-rank" && lowRank.verify {
-            rep.sweepFlops = LowRankSweep.flops(problem: problem, widths: state.h.map(\.cols), gradientRanks: rep.gradientRanks)
+            // the sweep factors G^{l+1} to its numerical rank (eigenvalues above T eps of the largest)
+            rep.sweepFlops = LowRankSweep.flops(problem: problem, widths: state.h.map(\.cols),
+                                                gradientRanks: state.g[1...L].map { gradientRank($0, relativeTolerance: Double(T) * Double.ulpOfOne) })
         }
         var rec = record
         rec.message = [rep.summary, record.message].compactMap { $0 }.joined(separator: "; ")
@@ -252,22 +267,26 @@ public enum LowRankDeepLinearDMFT {
             record: rec, damping: damping, report: rep)
     }
 
+    /// Eigenvalues of a T x T kernel above `relativeTolerance` times the largest.
+    static func gradientRank(_ g: Matrix, relativeTolerance: Double = 1e-15) -> Int {
+        let w = ((try? BLASRuntime.serial { try LAPACK.symmetricEigen(g, vectors: false) })?.values) ?? []
+        return w.filter { $0 > relativeTolerance * (w.last ?? 0) && $0 > 0 }.count
+    }
+
     /// The dense solver's answer in the factored shape (the factors from the eigendecomposition of each H^l).
     static func denseFallback(_ problem: DMFTProblem, options: DeepLinearDMFTOptions, lowRank: LowRankDMFTOptions,
                               reason: String, progress: ((Int, Double) -> Void)?) throws -> LowRankDeepLinearDMFTSolution {
         let clock = Stopwatch()
         let dense = try DeepLinearDMFT.solve(problem, options: options, progress: progress)
         let tr = dense.trajectory, T = tr.timeSteps, n = tr.pointCount
-        let kernels = try tr.kernelPhi.map { FactoredKernel(timeSteps: T, pointCount: n, factor: try LowRankMarch.symmetricSquareRoot($0)) }
+        let kernels = try tr.kernelPhi.map { FactoredKernel(timeSteps: T, pointCount: n, factor: try LowRankMarch.symmetricSquareRoot($0, relativeTolerance: Double($0.rows) * Double.ulpOfOne)) }
         var record = dense.record
         record.message = "dense fallback (\(reason)); " + (record.message ?? "")
-        let lx = try LowRankMarch.symmetricSquareRoot(problem.data.inputKernel)
-        let report = LowRankReport(method: "dense fallback", kernelRanks: kernels.map(\.rank),
-                                   gradientRanks: tr.kernelG.map { g in
-                                       let w = ((try? BLASRuntime.serial { try LAPACK.symmetricEigen(g, vectors: false) })?.values) ?? []
-                                       return w.filter { $0 > lowRank.compressionTolerance * (w.last ?? 0) && $0 > 0 }.count },
+        let lx = try LowRankMarch.inputFactor(problem.data.inputKernel)
+        let report = LowRankReport(method: "dense fallback", kernelRanks: try kernels.map { try $0.numericalRank() },
+                                   factorWidths: kernels.map(\.rank), gradientRanks: tr.kernelG.map { gradientRank($0) },
                                    kernelRankBounds: kernelRankBounds(depth: problem.depth, timeSteps: T, points: n, inputRank: lx.cols),
-                                   sources: [], maxDiscarded: 0, forwardSeconds: 0, verificationSeconds: clock.elapsed,
+                                   sources: [], maxDiscarded: 0, forwardSeconds: 0, responseSeconds: 0, verificationSeconds: clock.elapsed,
                                    forwardFlops: 0, responseFlops: 0, sweepFlops: 0)
         var out = tr
         out.kernelPhi = []

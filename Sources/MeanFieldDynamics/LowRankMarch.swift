@@ -49,15 +49,21 @@ struct LowRankMarch {
         var flops: Double
     }
 
-    /// A factor S with S S^T = K for symmetric PSD K: the eigenvectors of the eigenvalues above 1e-15 of the
-    /// largest, scaled by their square roots (the input kernel as L_x L_x^T with L_x n x rank K^x).
-    static func symmetricSquareRoot(_ k: Matrix) throws -> Matrix {
+    /// A factor S with S S^T = K for symmetric PSD K: the eigenvectors of the eigenvalues above `relativeTolerance`
+    /// times the largest, scaled by their square roots. With (size) x eps, the numerical rank, what is dropped is at
+    /// the level of the rounding errors K already carries.
+    static func symmetricSquareRoot(_ k: Matrix, relativeTolerance: Double) throws -> Matrix {
         let (w, v) = try BLASRuntime.serial { try LAPACK.symmetricEigen(k) }
         let top = w.last ?? 0
-        let keep = (0..<w.count).reversed().filter { w[$0] > 1e-15 * top && w[$0] > 0 }
+        let keep = (0..<w.count).reversed().filter { w[$0] > relativeTolerance * top && w[$0] > 0 }
         var s = Matrix(rows: k.rows, cols: keep.count)
         for (c, j) in keep.enumerated() { let r = w[j].squareRoot(); for i in 0..<k.rows { s[i, c] = v[i, j] * r } }
         return s
+    }
+
+    /// L_x with L_x L_x^T = K^x (n x numerical rank of K^x).
+    static func inputFactor(_ kx: Matrix) throws -> Matrix {
+        try symmetricSquareRoot(kx, relativeTolerance: Double(max(1, kx.rows)) * Double.ulpOfOne)
     }
 
     func run() throws -> Result {
@@ -69,7 +75,7 @@ struct LowRankMarch {
         let L = problem.depth, T = problem.timeSteps, n = problem.n, P = problem.p, tn = T * n
         let c0 = problem.eta * problem.gamma0 / Double(P)
         let kx = problem.data.inputKernel
-        let lx = try Self.symmetricSquareRoot(kx)
+        let lx = try Self.inputFactor(kx)
         let rho = lx.cols
         let gi = gradientIndependence
         var flops = 0.0

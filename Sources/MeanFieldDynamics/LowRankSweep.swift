@@ -89,7 +89,7 @@ struct LowRankSweep: IterativeMethod {
             } }
             var im = BLAS.gemm(d, c, alpha: -1)                                  // I - D C, unit lower triangular
             for t in 0..<T { im[t, t] += 1 }
-            let e = l == L ? Matrix(rows: T, cols: 1, repeating: 1) : try LowRankMarch.symmetricSquareRoot(gNext)
+            let e = l == L ? Matrix(rows: T, cols: 1, repeating: 1) : try LowRankMarch.symmetricSquareRoot(gNext, relativeTolerance: Double(T) * Double.ulpOfOne)
             let ce = BLAS.gemm(c, e)
             var x = Matrix(rows: tn, cols: p + ce.cols)                         // [F, C E]
             x.storage.replaceSubrange(0..<(tn * p), with: f.storage)

@@ -42,6 +42,20 @@ func lowRankVersusDense(_ lr: LowRankDeepLinearDMFTSolution, _ dense: DeepLinear
         #expect(lr.report.kernelRanks.max()! < steps * (p + testPoints) / 2)
     }
 
+    /// The smallest grids (one point; one and two grid times), where the rank is a large part of T n and only the
+    /// factored path with the fallback switched off is exercised: still the dense answer.
+    @Test(arguments: [(2, 1.5, 1, 0, 12, 0.5), (3, 1.0, 4, 1, 2, 0.3), (2, 1.0, 4, 0, 1, 0.3)])
+    func smallestGrids(depth: Int, gamma0: Double, p: Int, testPoints: Int, steps: Int, eta: Double) throws {
+        let data = try DMFTData.synthetic(trainPoints: p, inputDimension: 5, testPoints: testPoints, seed: 4)
+        let pr = try DMFTProblem(data: data, depth: depth, gamma0: gamma0, eta: eta, timeSteps: steps)
+        let opts = DeepLinearDMFTOptions(tolerance: 1e-13, maxIterations: 400)
+        let dense = try DeepLinearDMFT.solve(pr, options: opts)
+        let lr = try LowRankDeepLinearDMFT.solveFactored(pr, options: opts, lowRank: LowRankDMFTOptions(denseFallbackFraction: 1))
+        #expect(lr.report.method == "low-rank" && lr.record.status == .converged, "\(lr.record.message ?? "")")
+        let e = try lowRankVersusDense(lr, dense)
+        #expect(max(e.loss, e.delta, e.h, e.g, e.ntk) <= 1e-9, "L=\(depth) T=\(steps) P=\(p): \(e)")
+    }
+
     /// Gradient independence (A = B = 0) on factors equals the dense gradient-independence solve.
     @Test func gradientIndependenceAgrees() throws {
         let pr = try specProblem(depth: 3, gamma0: 1.5, p: 6, d: 12, steps: 30, eta: 0.1)

@@ -132,6 +132,8 @@ public enum DMFTBench {
             ("lowrank_seconds", .number(seconds)),
             ("method", .string(rep.method)),
             ("kernel_ranks", .array(rep.kernelRanks.map { .int($0) })),
+            ("factor_widths", .array(rep.factorWidths.map { .int($0) })),
+            ("response_seconds", .number(rep.responseSeconds)),
             ("gradient_ranks", .array(rep.gradientRanks.map { .int($0) })),
             ("rank_bounds", .array(rep.kernelRankBounds.map { .int($0) })),
             ("sources", .array(rep.sources.map { .int($0) })),
