@@ -26,8 +26,13 @@ import NumericalCore
 ///   written into a spare buffer swapped with H^l (no copy for divergence recovery), and that pass and the C build
 ///   run on the thread budget: 2.9 -> 2.3 s on a quiet machine (8.4x -> ~10.5x numpy). What remains is ~45 % BLAS
 ///   at k <= 2T (packing included) and the memory-bound C build and fused pass over the 32 MB matrices. The horizon continuation costs 53
-///   sweeps (20 at the full horizon) but no more time than 20 plain sweeps. Reaching 50x needs the low-rank form
-///   H^l = H^0 + sum_k (U_k Y_k^T + Y_k U_k^T) (rank n + 4 T l), which avoids (TP)^2 objects inside the sweep.
+///   sweeps (20 at the full horizon) but no more time than 20 plain sweeps. The low-rank cases below replace it.
+/// * deep linear on factors (`dmft-deep-linear-lowrank*`, docs/theory/dmft-low-rank.md): no iteration to converge,
+///   one exact pass in time, O(L T n m^2) for m ~ 100-200 sources per layer (0.25 GFLOP at P = 20, T = 100; 11 at
+///   P = 200, T = 200), then the verification: the response pass (row by row, dgemv-bound, O(L T^3 n)) and one sweep
+///   of the dense equations on factors (dgemm/dtrsm with inner dimension T, O(L T^3 n)). At P = 200, T = 200 on a
+///   loaded machine: forward ~25 %, responses ~25 %, sweep ~50 % of ~6 s, ~8 GFLOP/s overall (SVDs of n x m residuals
+///   every step in the forward pass, dgemv in the responses); `verify: false` leaves the forward pass alone.
 /// * nonlinear: ~90 % in the per-path Jacobian recursions (dgemm 67 %, packing 13 %). They were n-row gemms per time
 ///   step (n = P = 10) that re-packed the growing Jacobian at every t; blocking in time (bt n ~ 90-row gemms for the
 ///   contributions of earlier blocks) cut an iteration from 12.7 s to ~8 s; it now runs near the dgemm rate of the
