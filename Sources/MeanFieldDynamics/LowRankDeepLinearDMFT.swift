@@ -14,7 +14,7 @@ public struct LowRankDMFTOptions: Sendable {
     /// the global cut is quadratic in the weight, hence the much larger tolerance here.
     public var compressionTolerance: Double
     /// After the forward pass, iterate the closed equations on factors (the dense solver's sweep) until its residual
-    /// is below `DeepLinearDMFTOptions.tolerance`; usually one sweep. Off: the forward pass alone, whose residual is
+    /// is below `DeepLinearDMFTOptions.tolerance`; usually one sweep, at most min(maxIterations, 50). Off: the forward pass alone, whose residual is
     /// the largest left-out weight. Costs O(L T^3 n) time and 4 L T^2 n numbers of memory (the response functions).
     public var verify: Bool
     /// Fall back to the dense solver when the numerical rank of some H^l exceeds this fraction of T n (the factors
@@ -221,7 +221,8 @@ public enum LowRankDeepLinearDMFT {
             // From the exact forward pass a sweep only moves rounding errors; when it grows them (the undamped
             // full-horizon sweep is non-normal: nilpotent, but with a large transient gain at large eta gamma0), the
             // iteration continues at damping 0.5 at once, where the change halves per sweep.
-            let iteration = IterationOptions(tolerance: options.tolerance, maxIterations: options.maxIterations,
+            // (at most 50 sweeps: from the exact pass more would only move rounding noise, at O(L T^3 n) each)
+            let iteration = IterationOptions(tolerance: options.tolerance, maxIterations: min(options.maxIterations, 50),
                                              damping: options.damping,
                                              backoff: DampingBackoff(afterGrowingIterations: 1, damping: min(0.5, options.damping)))
             let sol = try solveIteratively(sweep, options: iteration) { progress?($0.iteration, $0.residual) }
