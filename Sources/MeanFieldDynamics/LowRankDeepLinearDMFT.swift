@@ -140,7 +140,7 @@ public enum LowRankDeepLinearDMFT {
     /// dense kernels do not fit (use `solveFactored` then).
     public static func solve(_ problem: DMFTProblem, options: DeepLinearDMFTOptions = DeepLinearDMFTOptions(),
                              lowRank: LowRankDMFTOptions = LowRankDMFTOptions(),
-                             progress: ((Int, Double) -> Void)? = nil) throws -> DeepLinearDMFTSolution {
+                             progress: ((IterationReport) -> Void)? = nil) throws -> DeepLinearDMFTSolution {
         let tn = MemoryBudget.product(problem.timeSteps, problem.n)
         try MemoryBudget.check(MemoryBudget.product(8, problem.depth, tn, tn),
                                hint: "use LowRankDeepLinearDMFT.solveFactored, which keeps the kernels as factors")
@@ -150,7 +150,7 @@ public enum LowRankDeepLinearDMFT {
     /// Solves with the kernels kept as factors (any size that the factors fit).
     public static func solveFactored(_ problem: DMFTProblem, options: DeepLinearDMFTOptions = DeepLinearDMFTOptions(),
                                      lowRank: LowRankDMFTOptions = LowRankDMFTOptions(),
-                                     progress: ((Int, Double) -> Void)? = nil) throws -> LowRankDeepLinearDMFTSolution {
+                                     progress: ((IterationReport) -> Void)? = nil) throws -> LowRankDeepLinearDMFTSolution {
         try options.validate()
         try lowRank.validate()
         guard problem.activation.kind == .linear else {
@@ -225,7 +225,7 @@ public enum LowRankDeepLinearDMFT {
             let iteration = IterationOptions(tolerance: options.tolerance, maxIterations: min(options.maxIterations, 50),
                                              damping: options.damping,
                                              backoff: DampingBackoff(afterGrowingIterations: 1, damping: min(0.5, options.damping)))
-            let sol = try solveIteratively(sweep, options: iteration) { progress?($0.iteration, $0.residual) }
+            let sol = try solveIteratively(sweep, options: iteration, progress: progress)
             state = sol.value
             record = sol.record
             damping = sol.record.damping ?? options.damping
@@ -276,7 +276,7 @@ public enum LowRankDeepLinearDMFT {
 
     /// The dense solver's answer in the factored shape (the factors from the eigendecomposition of each H^l).
     static func denseFallback(_ problem: DMFTProblem, options: DeepLinearDMFTOptions, lowRank: LowRankDMFTOptions,
-                              reason: String, progress: ((Int, Double) -> Void)?) throws -> LowRankDeepLinearDMFTSolution {
+                              reason: String, progress: ((IterationReport) -> Void)?) throws -> LowRankDeepLinearDMFTSolution {
         let clock = Stopwatch()
         let dense = try DeepLinearDMFT.solve(problem, options: options, progress: progress)
         let tr = dense.trajectory, T = tr.timeSteps, n = tr.pointCount

@@ -247,7 +247,7 @@ struct LowRankMarch {
                 flops += 2 * Double(n * n * qb.cols)
             }
             // growth beyond 1e100 (kernels beyond 1e200) ends the pass before Gram matrices of the factors overflow
-            if !DeepLinearDMFT.allFinite(k) || k.maxAbs > 1e200 {
+            if !k.allFinite || k.maxAbs > 1e200 {
                 steps = t; stopReason = "the NTK is not finite (or beyond 1e200) at grid time \(t)"; break timeLoop
             }
             ntks.append(k)

@@ -72,7 +72,7 @@ struct LowRankSweep: IterativeMethod {
         let euler = problem.eulerTrajectory { t in Self.ntk(s, problem: problem, t: t) }
         if !euler.loss.allSatisfy(\.isFinite) { return .nonFinite(quantity: "loss") }
         var rho = 0.0
-        for t in 0..<T { for mu in 0..<problem.p { rho = DeepLinearDMFT.nanMax(rho, abs(euler.delta[t][mu] - s.delta[t][mu])) } }
+        for t in 0..<T { for mu in 0..<problem.p { rho = nanMax(rho, abs(euler.delta[t][mu] - s.delta[t][mu])) } }
         s.delta = euler.delta
         let dpad = problem.paddedDelta(s.delta)
         for l in 1...L {
@@ -103,7 +103,7 @@ struct LowRankSweep: IterativeMethod {
             gl.symmetrize()
             BLAS.trsm(im, &c, upper: false, left: false, unitDiagonal: true)     // A^l = C M_g
             BLAS.gemm(c, dx, alpha: 1, beta: 1, into: &x)                        // M_h X = X + C M_g D X = X + A^l (D X)
-            if !DeepLinearDMFT.allFinite(x) || !DeepLinearDMFT.allFinite(gl) || !DeepLinearDMFT.allFinite(c) || x.maxAbs > 1e100 {
+            if !x.allFinite || !gl.allFinite || !c.allFinite || x.maxAbs > 1e100 {
                 return .nonFinite(quantity: "layer \(l) kernels (or factors beyond 1e100)")
             }
             var newFactor = x
@@ -118,12 +118,12 @@ struct LowRankSweep: IterativeMethod {
             let rh = try FactoredKernel(timeSteps: T, pointCount: n, factor: compressed)
                 .relativeDifference(to: FactoredKernel(timeSteps: T, pointCount: n, factor: s.h[l]))
             s.h[l] = compressed
-            let rg = DeepLinearDMFT.damp(&s.g[l], gl, alpha)
-            rho = DeepLinearDMFT.nanMax(rho, DeepLinearDMFT.nanMax(rh, rg))
-            if !gi && l < L { _ = DeepLinearDMFT.damp(&s.a[l], c, alpha) }
+            let rg = s.g[l].damp(toward: gl, weight: alpha)
+            rho = nanMax(rho, nanMax(rh, rg))
+            if !gi && l < L { _ = s.a[l].damp(toward: c, weight: alpha) }
             if !gi && l >= 2 {
                 BLAS.trsm(im, &d, upper: false, left: true, unitDiagonal: true)  // B^{l-1} = M_g D
-                _ = DeepLinearDMFT.damp(&s.b[l - 1], d, alpha)
+                _ = s.b[l - 1].damp(toward: d, weight: alpha)
             }
         }
         return .advanced(residual: rho)
