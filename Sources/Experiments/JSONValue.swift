@@ -35,11 +35,12 @@ public indirect enum JSONValue: Equatable, Sendable, CustomStringConvertible {
         switch self { case .int(let i): Double(i); case .double(let d): d; default: nil }
     }
 
-    /// A number; non-finite values become the strings "inf", "-inf", "nan" (JSON has no literal for them),
-    /// which numpy and pandas read back as floats.
+    /// A number; infinities become the strings "inf" and "-inf" (JSON has no literal for them; numpy and pandas
+    /// read them back as floats), and NaN becomes `null` (a value that does not exist; the producer states why
+    /// next to it, e.g. a `*_note` key or the `non_finite` list of a gated result).
     public static func number(_ x: Double) -> JSONValue {
         if x.isFinite { return .double(x) }
-        return .string(x.isNaN ? "nan" : (x > 0 ? "inf" : "-inf"))
+        return x.isNaN ? .null : .string(x > 0 ? "inf" : "-inf")
     }
 
     public static func numbers(_ xs: [Double]) -> JSONValue { .array(xs.map(number)) }
@@ -63,7 +64,7 @@ public indirect enum JSONValue: Equatable, Sendable, CustomStringConvertible {
         case .double(let d):
             if d.isFinite {
                 if d == d.rounded() && abs(d) < 1e15 { out += String(format: "%.1f", d) } else { out += "\(d)" }
-            } else { out += "\"\(d.isNaN ? "nan" : (d > 0 ? "inf" : "-inf"))\"" }
+            } else { out += d.isNaN ? "null" : "\"\(d > 0 ? "inf" : "-inf")\"" }
         case .string(let s): out += JSONValue.quote(s)
         case .array(let xs):
             if xs.isEmpty { out += "[]"; return }

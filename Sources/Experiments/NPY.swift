@@ -95,7 +95,7 @@ public enum NPY {
     }
 
     public static func read(_ path: String) throws -> NDArray {
-        guard let d = FileManager.default.contents(atPath: path) else { throw SolvableError.invalidInput(source: path, detail: "file not found or unreadable") }
+        let d = try InputFile.read(path)
         return try decode(d, source: path)
     }
 }
@@ -128,8 +128,9 @@ public enum CSV {
 
     /// Reads a numeric CSV (optional header row, `#` comments) as rows of numbers.
     public static func readMatrix(_ path: String) throws -> [[Double]] {
-        guard let d = FileManager.default.contents(atPath: path), let text = String(data: d, encoding: .utf8) else {
-            throw SolvableError.invalidInput(source: path, detail: "file not found or not UTF-8 text")
+        let d = try InputFile.read(path)
+        guard let text = String(data: d, encoding: .utf8) else {
+            throw SolvableError.invalidInput(source: path, detail: "not UTF-8 text")
         }
         var rows: [[Double]] = []
         for (n, line) in text.split(whereSeparator: \.isNewline).enumerated() {

@@ -56,8 +56,8 @@ public struct ParameterSpec: Sendable {
             return v
         case .file:
             guard case .string(let s) = v, !s.isEmpty else { throw bad() }
-            guard FileManager.default.fileExists(atPath: s) else {
-                throw SolvableError.invalidParameter(name: name, value: s, allowed: "the path of an existing file (not found)")
+            if let why = InputFile.problem(s) {
+                throw SolvableError.invalidParameter(name: name, value: s, allowed: "the path of an existing, readable regular file (this one: \(why))")
             }
             return v
         case .intList(let r):
@@ -132,6 +132,19 @@ public struct Parameters: Sendable {
         var merged: [String: JSONValue] = [:]
         let byName = Dictionary(specs.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         let known = specs.map(\.name).sorted()
+        // one key given twice in the same source (`log-axes` and `log_axes` in a TOML, a flag repeated) is
+        // ambiguous, not "the last one wins"; a flag over a config value is the documented override
+        for source in [config, overrides] {
+            var seen: [String: String] = [:]
+            for (rawKey, _) in source {
+                let key = Parameters.canonical(rawKey)
+                if let first = seen[key] {
+                    throw SolvableError.invalidParameter(name: key, value: first == rawKey ? "given twice" : "given twice (as '\(first)' and '\(rawKey)')",
+                                                         allowed: "one value per parameter")
+                }
+                seen[key] = rawKey
+            }
+        }
         for (rawKey, v) in config + overrides {
             let key = Parameters.canonical(rawKey)
             if commonParameterKeys.contains(key) { continue }
@@ -207,10 +220,10 @@ public struct Parameters: Sendable {
 /// Reads a config file (TOML by extension `.toml`, JSON by `.json`, else sniffed) into key/value pairs.
 /// A top-level table's keys are returned as is; nested tables are allowed only where a parameter is a table.
 public func readConfigFile(_ path: String) throws -> [(String, JSONValue)] {
-    guard FileManager.default.fileExists(atPath: path) else {
-        throw SolvableError.invalidParameter(name: "config", value: path, allowed: "the path of an existing TOML or JSON file")
+    if let why = InputFile.problem(path) {
+        throw SolvableError.invalidParameter(name: "config", value: path, allowed: "the path of an existing TOML or JSON file (this one: \(why))")
     }
-    guard let data = FileManager.default.contents(atPath: path) else { throw SolvableError.invalidInput(source: path, detail: "unreadable") }
+    let data = try InputFile.read(path)
     guard data.count <= 16 << 20 else { throw SolvableError.invalidInput(source: path, detail: "config files are limited to 16 MiB") }
     guard let text = String(data: data, encoding: .utf8) else { throw SolvableError.invalidInput(source: path, detail: "not UTF-8 text") }
     let lower = path.lowercased()

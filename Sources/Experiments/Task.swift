@@ -76,11 +76,87 @@ public struct TaskOutput: Sendable {
     /// Checkpoints of the solves behind this output: deleted once the outputs are written (or printed), since
     /// they are then no longer needed to avoid losing work.
     public var checkpoints: [Checkpoint] = []
+    /// Parameters as the computation actually used them where they differ from or add to what was given (e.g. the
+    /// shape of `--inputs` data instead of the synthetic defaults); recorded in the manifest.
+    public var effectiveParameters: [(String, JSONValue)] = []
+    /// Whether +-infinity is a legitimate value of this output (a learning curve at a pole); NaN never is.
+    public var infinityAllowed = false
+    /// What the finiteness gate removed, one line each (recorded in the manifest).
+    public var omitted: [String] = []
 
     public init(summary: JSONValue) { self.summary = summary }
 
     /// Worst solver status over all records (`converged` when there are none).
     public var status: SolverStatus { SolverStatus.worst(records.map(\.record.status)) }
+
+    /// The one finiteness gate every result passes before it is written or called converged:
+    /// - a record whose own numbers contradict its status (converged with a final residual above its tolerance,
+    ///   or not finite) becomes `maxIterations` (or `diverged`), with a message saying why;
+    /// - tables are cut before their first row holding a non-finite value (time series: the steps before the
+    ///   blow-up stay), arrays holding one are left out, summary numbers that are not finite become null and are
+    ///   listed under `non_finite`;
+    /// - anything removed adds a `finiteness` record with status `diverged` and the first non-finite step, so the
+    ///   CLI exits 3 and says from which step the values are not finite.
+    public func gated() -> TaskOutput {
+        var out = self
+        out.records = records.map { (name, r) in (name, r.statusFromNumbers()) }
+        var removed: [String] = []
+        var firstStep: Int? = nil
+        out.tables = tables.map { (name, t) in
+            guard let row = t.firstNonFiniteRow(allowInfinity: infinityAllowed) else { return (name, t) }
+            removed.append("\(name).csv: rows from \(row) on (of \(t.rowCount)) hold non-finite values and were not written")
+            firstStep = min(firstStep ?? row, row)
+            return (name, t.prefix(rows: row))
+        }
+        out.arrays = arrays.filter { (name, a) in
+            guard let i = a.data.firstIndex(where: { $0.isNaN || (!infinityAllowed && $0.isInfinite) }) else { return true }
+            removed.append("\(name).npy: holds non-finite values (first at flat index \(i)) and was not written")
+            return false
+        }
+        var nonFiniteKeys: [String] = []
+        out.summary = TaskOutput.nullingNonFinite(summary, path: "", allowInfinity: infinityAllowed, found: &nonFiniteKeys)
+        if !nonFiniteKeys.isEmpty {
+            removed.append("result.json: \(nonFiniteKeys.joined(separator: ", ")) not finite (written as null)")
+            if case .object(var kv) = out.summary {
+                kv.append(("non_finite", .array(nonFiniteKeys.map { .string($0) })))
+                out.summary = .object(kv)
+            }
+        }
+        if !removed.isEmpty {
+            var r = ConvergenceRecord(status: .diverged, iterations: firstStep ?? 0, residualHistory: [.infinity], tolerance: 0,
+                                      elapsedSeconds: 0, message: (firstStep.map { "values are not finite from step \($0) on; " } ?? "")
+                                        + removed.joined(separator: "; "))
+            r.nonFiniteFrom = firstStep
+            out.records.append(("finiteness", r))
+            out.omitted = omitted + removed
+        }
+        return out
+    }
+
+    /// `value` with non-finite numbers replaced by null (their key paths appended to `found`); infinities stay
+    /// when allowed. Strings "inf"/"-inf" (how `JSONValue.number` writes infinities) count as infinite.
+    static func nullingNonFinite(_ value: JSONValue, path: String, allowInfinity: Bool, found: inout [String]) -> JSONValue {
+        switch value {
+        case .double(let d) where !d.isFinite && (d.isNaN || !allowInfinity):
+            found.append(path); return .null
+        case .string(let s) where !allowInfinity && (s == "inf" || s == "-inf"):
+            found.append(path); return .null
+        case .array(let xs):
+            var firstBad: String? = nil
+            var local: [String] = []
+            let ys = xs.enumerated().map { (i, x) -> JSONValue in
+                let y = nullingNonFinite(x, path: "\(path)[\(i)]", allowInfinity: allowInfinity, found: &local)
+                return y
+            }
+            if let f = local.first { firstBad = f }
+            if let f = firstBad { found.append(local.count == 1 ? f : "\(f) and \(local.count - 1) more") }
+            return .array(ys)
+        case .object(let kv):
+            return .object(kv.map { (k, v) in (k, nullingNonFinite(v, path: path.isEmpty ? k : "\(path).\(k)", allowInfinity: allowInfinity, found: &found)) })
+        default:
+            return value
+        }
+    }
 }
 
 /// A compute command of the CLI, `solvable <model> <verb>`, declared once and run by the CLI, sweeps and tests

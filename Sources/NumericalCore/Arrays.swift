@@ -74,4 +74,34 @@ public struct ResultTable: Sendable, Equatable {
         }
         return out
     }
+
+    /// The first `rows` rows.
+    public func prefix(rows: Int) -> ResultTable {
+        var out = ResultTable()
+        for (name, c) in zip(names, columns) {
+            switch c {
+            case .numbers(let v): out.add(name, Array(v.prefix(rows)))
+            case .strings(let v): out.add(name, strings: Array(v.prefix(rows)))
+            }
+        }
+        return out
+    }
+
+    /// The first row holding a NaN (or, unless `allowInfinity`, an infinite value) in any numeric column.
+    public func firstNonFiniteRow(allowInfinity: Bool = false) -> Int? {
+        var first: Int? = nil
+        for c in columns {
+            guard case .numbers(let v) = c else { continue }
+            if let r = v.firstIndex(where: { $0.isNaN || (!allowInfinity && $0.isInfinite) }) { first = min(first ?? r, r) }
+        }
+        return first
+    }
+}
+
+extension Int {
+    /// The nearest representable Int to a computed Double: NaN → 0, beyond the range → `Int.min`/`Int.max`
+    /// (`Int(x)` traps on those, which turns an extreme but valid input into a crash).
+    public init(clamping x: Double) {
+        if x.isNaN { self = 0 } else if x >= 9.223372036854775e18 { self = .max } else if x <= -9.223372036854775e18 { self = .min } else { self = Int(x) }
+    }
 }

@@ -57,3 +57,34 @@ public enum AtomicFile {
         return String(name.map { $0 == "-" || $0 == "/" ? "_" : $0 })
     }()
 }
+
+/// Reading a user's input file: one place that says precisely why a path cannot be read (missing, a directory,
+/// a FIFO or device, no permission), so every reader reports the same way.
+public enum InputFile {
+    /// Why `path` is not a readable regular file, or nil when it is.
+    public static func problem(_ path: String) -> String? {
+        var st = stat()
+        guard stat(path, &st) == 0 else {
+            return errno == EACCES ? "permission denied" : "no such file"
+        }
+        switch st.st_mode & S_IFMT {
+        case S_IFREG: break
+        case S_IFDIR: return "a directory, not a file"
+        case S_IFIFO: return "a FIFO (named pipe), not a regular file"
+        case S_IFCHR, S_IFBLK: return "a device, not a regular file"
+        case S_IFSOCK: return "a socket, not a regular file"
+        default: return "not a regular file"
+        }
+        guard access(path, R_OK) == 0 else { return "permission denied" }
+        return nil
+    }
+
+    /// The contents of the regular file at `path`, or `SolvableError.invalidInput` naming the reason.
+    public static func read(_ path: String) throws -> Data {
+        if let why = problem(path) { throw SolvableError.invalidInput(source: path, detail: why) }
+        guard let d = FileManager.default.contents(atPath: path) else {
+            throw SolvableError.invalidInput(source: path, detail: "cannot be read")
+        }
+        return d
+    }
+}

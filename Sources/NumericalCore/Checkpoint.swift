@@ -53,6 +53,11 @@ public struct Checkpoint: Sendable {
         if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir), isDir.boolValue {
             throw SolvableError.invalidParameter(name: "checkpoint", value: path, allowed: "a file path (this is a directory)")
         }
+        // never overwrite (and later delete) a file that Solvable did not write: a user's data, an input, a result
+        if FileManager.default.fileExists(atPath: url.path), !Checkpoint.isCheckpoint(atPath: url.path) {
+            throw SolvableError.invalidParameter(name: "checkpoint", value: path,
+                                                 allowed: "a new file or an existing Solvable checkpoint (this file exists and is not one; Solvable never overwrites it)")
+        }
         do {
             try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
         } catch {
@@ -117,8 +122,18 @@ public struct Checkpoint: Sendable {
         try AtomicFile.write(Data(bytes), to: url)
     }
 
-    /// Deletes the checkpoint (after the results it protected are safely written).
-    public func remove() { try? FileManager.default.removeItem(at: url) }
+    /// Deletes the checkpoint (after the results it protected are safely written), only if the file there is
+    /// still a Solvable checkpoint.
+    public func remove() {
+        if Checkpoint.isCheckpoint(atPath: url.path) { try? FileManager.default.removeItem(at: url) }
+    }
+
+    /// Whether the file at `path` starts with the checkpoint magic (complete or damaged, it was written by Solvable).
+    public static func isCheckpoint(atPath path: String) -> Bool {
+        guard let h = FileHandle(forReadingAtPath: path) else { return false }
+        defer { try? h.close() }
+        return (try? h.read(upToCount: 8)).map { Array($0) == magic } ?? false
+    }
 
     static func word(_ b: [UInt8], at i: Int) -> UInt64 {
         var w: UInt64 = 0

@@ -114,7 +114,7 @@ extension Declared where Value == String {
     /// Free text (`isFile`: the path of an existing input file).
     public init(_ name: String, default value: String? = nil, required: Bool = false, isFile: Bool = false, help: String) {
         self.init(name: name, domain: isFile ? .file : .string, defaultValue: value, required: required, help: help,
-                  accepts: { s in !isFile || (!s.isEmpty && FileManager.default.fileExists(atPath: s)) }, spell: { "'\($0)'" })
+                  accepts: { s in !isFile || (!s.isEmpty && InputFile.problem(s) == nil) }, spell: { "'\($0)'" })
     }
 }
 

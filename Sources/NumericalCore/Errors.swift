@@ -17,7 +17,9 @@ public enum SolvableError: Error, CustomStringConvertible, Equatable {
     public var description: String {
         switch self {
         case let .invalidParameter(name, value, allowed):
-            return "invalid value \(value) for parameter '\(name)': allowed \(allowed)"
+            // a long bad value (a 5 MB string) is echoed by its start and its length only
+            let echo = value.count > 120 ? "\(value.prefix(100))... (\(value.utf8.count) bytes)" : value
+            return "invalid value \(echo) for parameter '\(name)': allowed \(allowed)"
         case let .unknownParameter(name, known):
             return "unknown parameter '\(name)'; known parameters: \(known.joined(separator: ", "))"
         case let .invalidInput(source, detail): return "cannot read \(source): \(detail)"

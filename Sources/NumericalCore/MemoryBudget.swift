@@ -27,6 +27,14 @@ public enum MemoryBudget {
         return limit / 10 * 8
     }
 
+    /// Refuses an invalid `SOLVABLE_MEMORY_LIMIT` (exit 2) instead of silently ignoring it.
+    public static func validateEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) throws {
+        if let s = env["SOLVABLE_MEMORY_LIMIT"], parseBytes(s) == nil {
+            throw SolvableError.invalidParameter(name: "SOLVABLE_MEMORY_LIMIT", value: s,
+                                                 allowed: "a positive size in bytes, optionally with a K, M, G or T suffix (powers of 1024), e.g. 512M or 2.5G")
+        }
+    }
+
     /// "1000000", "512M", "2.5G", "1T" (powers of 1024) as bytes; nil when not a positive size.
     static func parseBytes(_ s: String) -> Int? {
         let t = s.trimmingCharacters(in: .whitespaces).uppercased()

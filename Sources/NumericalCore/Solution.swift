@@ -52,6 +52,20 @@ public struct ConvergenceRecord: Codable, Sendable, Equatable {
         self.message = message
     }
 
+    /// The record with a status that follows from its own numbers: "converged" only when the final residual is
+    /// finite and at most the tolerance; otherwise `maxIterations` (or `diverged` when the residual is not finite),
+    /// with the reason appended to the message.
+    public func statusFromNumbers() -> ConvergenceRecord {
+        guard status == .converged else { return self }
+        let r = finalResidual
+        if r.isFinite && r <= tolerance { return self }
+        var out = self
+        out.status = r.isFinite ? .maxIterations : .diverged
+        let why = r.isFinite ? "final residual \(r) is above the tolerance \(tolerance)" : "final residual is not finite"
+        out.message = message.map { $0 + "; " + why } ?? why
+        return out
+    }
+
     /// The last residual (infinity when none was recorded).
     public var finalResidual: Double { residualHistory.last ?? .infinity }
 

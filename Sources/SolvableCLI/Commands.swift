@@ -26,9 +26,19 @@ struct Solvable: ParsableCommand {
         BLASAutoSelect.reexecIfNeeded()
         ThreadPolicy.configure(threads: ThreadPolicy.defaultThreads())
         do {
+            try MemoryBudget.validateEnvironment()
             var command = try parseAsRoot()
             try command.run()
+        } catch let e as SolvableError {
+            FileHandle.standardError.write(Data("error: \(e.description)\n".utf8))
+            Foundation.exit(e.exitCode)
         } catch {
+            // swift-argument-parser reports malformed flags (--seed abc, a missing value) with EX_USAGE (64);
+            // Solvable's contract is exit 2 for all bad input
+            if exitCode(for: error).rawValue == 64 {
+                FileHandle.standardError.write(Data("error: \(message(for: error))\n(see --help)\n".utf8))
+                Foundation.exit(2)
+            }
             exit(withError: error)
         }
     }

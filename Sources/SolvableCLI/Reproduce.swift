@@ -40,13 +40,20 @@ struct Reproduce: ParsableCommand {
                 print((try? String(contentsOfFile: out + "/manifest.json", encoding: .utf8)) ?? "{}")
             } else {
                 for e in entries {
-                    let a = e.result?.agreement.map { "\($0.statistic) = \(Plot.tickText($0.value))" }.joined(separator: "; ") ?? (e.error ?? "")
-                    print("\(e.passed ? "PASS" : "FAIL")  \(e.spec.name)  \(String(format: "%.1fs", e.wallSeconds))  \(a)")
+                    var a = e.error ?? ""
+                    if case .array(let xs) = e.agreement, e.error == nil {
+                        a = xs.compactMap { x -> String? in
+                            guard case .string(let s)? = x["statistic"] else { return nil }
+                            return "\(s) = \(x["value"]?.doubleValue.map(Plot.tickText) ?? "null")"
+                        }.joined(separator: "; ")
+                    }
+                    print("\(e.passed ? "PASS" : "FAIL")  \(e.name)  \(String(format: "%.1fs", e.wallSeconds))  \(a)")
                 }
                 print("\(passed)/\(entries.count) figures agree; report: \(out)/report.html")
             }
             if entries.contains(where: { $0.error != nil }) { throw ExitCode(1) }
-            if entries.contains(where: { !($0.result?.status.isConverged ?? true) }) { throw ExitCode(3) }
+            if entries.contains(where: { !["converged", "-"].contains($0.status) }) { throw ExitCode(3) }
+            if entries.contains(where: { !$0.passed }) { throw ExitCode(4) }
         }
     }
 }

@@ -87,22 +87,33 @@ enum CLIRunner {
         let config = try common.config.map(readConfigFile) ?? []
         let flags = try parseParameterFlags(raw, specs: task.parameters)
         let params = try Parameters(specs: task.parameters, config: config, overrides: flags)
-        let outPath = common.out ?? config.first { $0.0 == "out" }.flatMap { if case .string(let s) = $0.1 { return s }; return nil }
-        var dir = try outPath.map(OutputDirectory.init)   // create early: a bad --out fails before the work
+        let outPath = try common.out ?? config.first { Parameters.canonical($0.0) == "out" }.map { kv -> String in
+            guard case .string(let s) = kv.1 else {
+                throw SolvableError.invalidParameter(name: "out", value: kv.1.serialized(pretty: false), allowed: "a directory path (a string)")
+            }
+            return s
+        }
         var ctx = try configure(common, config: config)
+        // --out is opened (created, checked writable) before any computation; outputs are staged and published
+        // as one set at the end (OutputDirectory)
+        let runKey = String(mixWords([stableHash(task.name), stableHash(params.json.serialized(pretty: false)), ctx.seed]), radix: 16)
+        var dir = try outPath.map { try OutputDirectory($0, runKey: runKey) }
         ctx.checkpointDirectory = dir?.url.path
         ctx.log("\(task.name): starting (threads \(ctx.threads), seed \(ctx.seed))")
-        let output = try task.run(params, ctx)
+        let output: TaskOutput
+        do { output = try task.run(params, ctx).gated() } catch {
+            dir?.discardStaging()
+            throw error
+        }
         let wall = clock.elapsed
-        var withheld: String? = nil
         if var d = dir {
-            do { try d.write(output) } catch let e as SolvableError where !output.status.isConverged {
-                // a failed solver's NaN results are withheld (never written silently); the manifest says so
-                withheld = e.description
+            try d.write(output)
+            let inputs = task.parameters.filter { if case .file = $0.kind { return true }; return false }.compactMap { spec in
+                params.optionalString(spec.name).map { (parameter: spec.name, path: $0) }
             }
             let manifest = makeManifest(command: task.name, parameters: params.json, seed: ctx.seed, wallSeconds: wall,
-                                        output: output, files: d.written + ["manifest.json"], note: withheld)
-            try d.write("manifest.json", text: manifest.serialized() + "\n")
+                                        output: output, files: d.written + [d.manifestName], inputs: inputs)
+            try d.commit(manifest: manifest)
             dir = d
             ctx.log("wrote \(d.written.count) files to \(d.url.path)")
         }
@@ -111,6 +122,7 @@ enum CLIRunner {
             ("result", output.summary),
             ("agreement", .array(output.agreement.map(\.json))),
             ("solvers", .object(output.records.map { ($0.name, $0.record.json) })),
+            ("omitted", .array(output.omitted.map { .string($0) })),
             ("wall_seconds", .number(wall)),
         ])
         if common.json {
@@ -121,7 +133,14 @@ enum CLIRunner {
         for c in output.checkpoints { c.remove() }   // the results it protected are now written
         if !output.status.isConverged {
             let bad = output.records.first { !$0.record.status.isConverged }!
-            throw SolvableError.notConverged(solver: bad.name, detail: "\(bad.record.status.rawValue) after \(bad.record.iterations) iterations, residual \(bad.record.finalResidual) (tolerance \(bad.record.tolerance))\(bad.record.message.map { "; " + $0 } ?? "")\(withheld.map { "; outputs withheld: " + $0 } ?? "")")
+            if bad.name == "finiteness" {
+                throw SolvableError.notConverged(solver: "the result", detail: "diverged: \(bad.record.message ?? "non-finite values")")
+            }
+            throw SolvableError.notConverged(solver: bad.name, detail: "\(bad.record.status.rawValue) after \(bad.record.iterations) iterations, residual \(bad.record.finalResidual) (tolerance \(bad.record.tolerance))\(bad.record.message.map { "; " + $0 } ?? "")")
+        }
+        if let failed = output.agreement.first(where: { !$0.passed }) {
+            FileHandle.standardError.write(Data("error: agreement check failed: \(failed.statistic) = \(Plot.tickText(failed.value)) (tolerance \(failed.higherIsBetter ? ">=" : "<=") \(Plot.tickText(failed.tolerance)))\n".utf8))
+            throw ExitCode(4)
         }
     }
 

@@ -216,6 +216,7 @@ public enum FeaturesTheoryTask: ComputeTask {
         plot.series.append(Plot.Series(label: plotLabel, x: Ps,
                                        y: FeaturesCLI.clipped(pts.map(\.generalizationError), cap: cap), style: .line, color: 0))
         var out = TaskOutput(summary: .null)
+        out.infinityAllowed = true   // learning curves are legitimately infinite at interpolation poles
         out.records = pts.map { ("features theory master equation at P=\(Plot.tickText($0.samples))", $0.record) }
         if p.bool("optimal_ridge") {
             let opts = try ThreadPolicy.parallelMap(Ps.count, threads: ctx.threads) { k in try theory.optimalRidge(samples: Ps[k]) }
@@ -268,6 +269,7 @@ public enum FeaturesSimulateTask: ComputeTask {
             ("e_train_mean", .numbers(pts.map(\.trainingError.mean))), ("e_train_se", .numbers(pts.map(\.trainingError.standardError))),
             ("simulate_seconds", .number(seconds)),
         ]))
+        out.infinityAllowed = true   // learning curves are legitimately infinite at interpolation poles
         out.tables = [("simulation", FeaturesCLI.simulationTable(pts, n0: model.inputDimension))]
         var plot = Plot(title: "Simulation: ε_g(P)", xLabel: "samples P", yLabel: "ε_g", xLog: p.bool("log_axes"), yLog: p.bool("log_axes"))
         plot.series.append(Plot.Series(label: "simulation ± 1 s.e. (\(p.int("trials")) trials)", x: Ps.map(Double.init),
@@ -368,6 +370,7 @@ public enum FeaturesCompareTask: ComputeTask {
             ("z", .numbers(r.z)), ("verdict", .string(r.agreement.passed ? "agree" : "disagree")), ("agreement", r.agreement.json),
             ("seconds", .number(seconds)),
         ]))
+        out.infinityAllowed = true   // learning curves are legitimately infinite at interpolation poles
         out.tables = [("comparison", table), ("theory_line", line)]
         let simMax = r.simulation.map { $0.generalizationError.mean + $0.generalizationError.standardError }.max() ?? 1
         var plot = Plot(title: "ε_g(P): theory vs simulation", xLabel: "samples P", yLabel: "ε_g", xLog: p.bool("log_axes"), yLog: p.bool("log_axes"))
