@@ -85,9 +85,14 @@ public enum TOML {
         if let idx { table[idx].1 = child } else { table.append((head, child)) }
     }
 
+    /// Dotted keys and table headers may nest at most this deep (Solvable's configs use 2); deeper input is refused
+    /// before it costs quadratic time and memory.
+    static let maxKeyDepth = 16
+
     private static func parseKey(_ s: inout TextScanner) throws -> [String] {
         var parts: [String] = []
         while true {
+            if parts.count >= maxKeyDepth { throw s.error("keys nest at most \(maxKeyDepth) levels deep") }
             s.skipWhitespace(comments: false, newlines: false)
             if s.peek == 34 { parts.append(try s.parseQuotedString()) }
             else if s.peek == 39 { parts.append(try parseLiteralString(&s)) }

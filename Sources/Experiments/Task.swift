@@ -16,6 +16,8 @@ public struct RunContext: Sendable {
     /// Where long solves keep their default checkpoint: the command's `--out` directory in the CLI, a per-point
     /// directory in sweeps (nil: no default checkpoint).
     public var checkpointDirectory: String?
+    /// Where a command with several independent points keeps each finished one (nil: nowhere); see `PartialResults`.
+    public var partial: PartialResults?
 
     public init(seed: UInt64 = 0, threads: Int = ThreadPolicy.threads, log: @escaping @Sendable (String) -> Void = { _ in },
                 checkpointDirectory: String? = nil) {

@@ -100,6 +100,21 @@ extension TwoLayerProblem {
     public func fluctuationTheory(_ options: TwoLayerTheoryOptions) throws -> TwoLayerFluctuationTheory {
         let clock = Stopwatch()
         let Q = pointCount, P = trainCount, T = steps, pairs = kernelPairs, np = pairs.count, Pt = testCount
+        // memory estimated before anything is allocated: per site the path arrays (phi, phi', phi'', q over T x Q,
+        // the kernel over T x pairs), per worker slice and for the sum the sensitivity accumulators
+        // ((TQ + T np) x TP), and the TP x TP solve with its right-hand sides
+        do {
+            let quadrature = options.quadratureOrder != nil && P == 1 && Q <= 2
+            let sites = quadrature ? MemoryBudget.product(options.quadratureOrder ?? 0, options.quadratureOrder ?? 0, Q == 2 ? options.testQuadratureOrder : 1)
+                                   : options.samples
+            let slices = max(1, 4 * ThreadPolicy.threads) + 1
+            let tp = MemoryBudget.product(T, P)
+            let perSite = MemoryBudget.sum(MemoryBudget.product(4, T, Q), MemoryBudget.product(T, np), Q + 3)
+            let acc = MemoryBudget.product(slices, MemoryBudget.sum(MemoryBudget.product(T, Q), MemoryBudget.product(T, np)), tp)
+            let solve = MemoryBudget.product(3, tp, MemoryBudget.sum(tp, MemoryBudget.product(T, Pt + np)))
+            try MemoryBudget.check(MemoryBudget.product(8, MemoryBudget.sum(MemoryBudget.product(sites, perSite), acc, solve)),
+                                   hint: "reduce steps, points, samples or the quadrature order")
+        }
         let factor = try inputFactor()
         // Sites: a Gauss-Hermite tensor grid (P = 1, <= 3 Gaussian inputs) or Monte Carlo draws, with weights.
         var uAll = [Double](), rAll = [Double](), wAll = [Double]()

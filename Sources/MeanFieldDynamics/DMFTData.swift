@@ -42,8 +42,18 @@ public struct DMFTData: Sendable {
             throw SolvableError.invalidParameter(name: "test_targets", value: "\(testTargets.count) values",
                                                  allowed: "none or one per test input (\(testInputs.count))")
         }
-        for v in (trainInputs + testInputs).flatMap({ $0 }) + targets + testTargets where !v.isFinite {
-            throw SolvableError.invalidParameter(name: "inputs", value: "\(v)", allowed: "finite numbers")
+        // a non-finite value is reported under the parameter that holds it, with its position
+        for (name, rows) in [("inputs", trainInputs), ("test_inputs", testInputs)] {
+            for (i, row) in rows.enumerated() {
+                if let j = row.firstIndex(where: { !$0.isFinite }) {
+                    throw SolvableError.invalidParameter(name: name, value: "\(row[j]) at row \(i), column \(j)", allowed: "finite numbers")
+                }
+            }
+        }
+        for (name, values) in [("targets", targets), ("test_targets", testTargets)] {
+            if let i = values.firstIndex(where: { !$0.isFinite }) {
+                throw SolvableError.invalidParameter(name: name, value: "\(values[i]) at row \(i)", allowed: "finite numbers")
+            }
         }
         let all = trainInputs + testInputs
         let x = Matrix(rows: d, cols: all.count) { i, j in all[j][i] }

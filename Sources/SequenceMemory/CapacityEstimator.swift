@@ -54,7 +54,7 @@ public struct MemoryModel: Sendable {
 }
 
 /// Success counts at one P.
-public struct CapacityPoint: Sendable {
+public struct CapacityPoint: Sendable, Codable {
     public var patterns: Int
     public var successes: Int
     public var trials: Int
@@ -65,7 +65,7 @@ public struct CapacityPoint: Sendable {
 }
 
 /// A P_50 estimate by the protocol of spec §6.
-public struct CapacityEstimate: Sendable {
+public struct CapacityEstimate: Sendable, Codable {
     public var criterion: RecallCriterion
     public var neurons: Int
     public var trials: Int
@@ -143,7 +143,7 @@ public enum CapacityEstimator {
             return Double(k) / Double(trials)
         }
         let minP = 2
-        var p = min(maxPatterns, max(minP, Int(start.rounded())))
+        var p = min(maxPatterns, max(minP, Int(clamping: start.rounded())))
         var lo: Int, hi: Int
         var capped = false
         if try s(p) >= 0.5 {
@@ -196,8 +196,12 @@ public enum CapacityEstimator {
         }
         let iLo = points.filter { $0.lower > 0.5 }.map(\.patterns).max().map(Double.init) ?? 1
         let iHi = points.filter { $0.upper < 0.5 }.map(\.patterns).min().map(Double.init) ?? .infinity
-        let record = ConvergenceRecord(status: capped ? .maxIterations : .converged, iterations: memo.count, residualHistory: widths,
-                                       tolerance: 0.01, elapsedSeconds: clock.elapsed,
+        // the bisection stops at 1 % of P or at integer resolution, whichever is coarser: that is the tolerance the
+        // final bracket width (h - l)/l is held to
+        let resolution = Double(max(1, Int((0.01 * Double(max(lo, 1))).rounded(.up)))) / Double(max(lo, 1))
+        let record = ConvergenceRecord(status: capped ? .maxIterations : .converged, iterations: memo.count,
+                                       residualHistory: widths + [Double(hi - lo) / Double(max(lo, 1))],
+                                       tolerance: max(0.01, resolution), elapsedSeconds: clock.elapsed,
                                        message: capped ? "P_50 not bracketed: s(P) >= 1/2 up to the budget max_patterns = \(maxPatterns) (P_50 > \(lo) is a lower bound)" : nil)
         return CapacityEstimate(criterion: criterion, neurons: neurons, trials: trials, pLow: lo, pHigh: hi, p50: p50,
                                 intervalLower: iLo, intervalUpper: iHi, points: points, seconds: clock.elapsed, capped: capped, record: record)

@@ -216,7 +216,7 @@ public enum CapacityTheory {
 }
 
 /// Which recall event defines capacity (spec §4.1).
-public enum RecallCriterion: String, Sendable, CaseIterable {
+public enum RecallCriterion: String, Sendable, CaseIterable, Codable {
     /// One designated transition xi^1 -> xi^2 exactly correct after one update.
     case transition
     /// The whole sequence: every transition correct (serial recall from xi^1).

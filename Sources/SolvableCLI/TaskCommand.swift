@@ -99,6 +99,7 @@ enum CLIRunner {
         let runKey = String(mixWords([stableHash(task.name), stableHash(params.json.serialized(pretty: false)), ctx.seed]), radix: 16)
         var dir = try outPath.map { try OutputDirectory($0, runKey: runKey) }
         ctx.checkpointDirectory = dir?.url.path
+        ctx.partial = dir?.staging.map(PartialResults.init)
         ctx.log("\(task.name): starting (threads \(ctx.threads), seed \(ctx.seed))")
         let output: TaskOutput
         do { output = try task.run(params, ctx).gated() } catch {

@@ -58,7 +58,18 @@ enum DMFTCommon {
         ParameterSpec("save_kernels", .bool, default: .bool(true), help: "write Phi^l, G^l as .npy ([T,P,T,P] or [T,T]) and the NTK [T,P,P]"),
     ]
 
+    /// With `--inputs` the data's own sizes replace the synthetic-data parameters in the manifest.
+    static func effectiveParameters(_ p: Parameters, _ data: DMFTData) -> [(String, JSONValue)] {
+        guard p.optionalString("inputs") != nil else { return [] }
+        return [("points", .int(data.trainCount)), ("dim", .int(data.inputDimension)), ("test_points", .int(data.testCount)),
+                ("labels", .string("from --targets")), ("data_seed", .string("unused (user data)"))]
+    }
+
     static func data(_ p: Parameters) throws -> DMFTData {
+        // data files without --inputs would be silently replaced by synthetic data
+        for name in ["targets", "test_inputs", "test_targets"] where p.optionalString(name) != nil && p.optionalString("inputs") == nil {
+            throw SolvableError.invalidParameter(name: name, value: p.optionalString(name)!, allowed: "a file given together with --inputs (without --inputs the data are synthetic)")
+        }
         if let path = p.optionalString("inputs") {
             guard let tpath = p.optionalString("targets") else {
                 throw SolvableError.invalidParameter(name: "targets", value: "missing", allowed: "a targets file with --inputs")

@@ -33,6 +33,7 @@ public enum DMFTSolveTask: ComputeTask {
             ("ntk_target_alignment", .numbers(tr.ntkTargetAlignment(targets: pr.data.targets))),
             ("kernel_movement", .numbers((1...pr.depth).map { KernelComparison.kernelMovement(tr, layer: $0) })),
         ]))
+        out.effectiveParameters = DMFTCommon.effectiveParameters(p, pr.data)
         out.tables = [("loss", DMFTCommon.lossTable(tr, eta: pr.eta, standardError: th.lossSE))]
         if p.bool("save_kernels") { out.arrays = DMFTCommon.kernelArrays(tr) }
         out.plots = [("loss", DMFTCommon.lossPlot([("DMFT", tr, .line)], title: "DMFT loss", eta: pr.eta))] + DMFTCommon.heatmaps(tr, title: "DMFT")
@@ -74,6 +75,7 @@ public enum DMFTApproxTask: ComputeTask {
             ("final_loss", .number(tr.finalLoss)), ("loss", .numbers(tr.loss)),
             ("ntk_target_alignment", .numbers(tr.ntkTargetAlignment(targets: pr.data.targets))),
         ]))
+        out.effectiveParameters = DMFTCommon.effectiveParameters(p, pr.data)
         out.tables = [("loss", DMFTCommon.lossTable(tr, eta: pr.eta))]
         if p.bool("save_kernels") { out.arrays = DMFTCommon.kernelArrays(tr) }
         out.plots = [("loss", DMFTCommon.lossPlot([(m.rawValue, tr, .line)], title: "\(m.rawValue) loss", eta: pr.eta))]
@@ -109,6 +111,7 @@ public enum DMFTTrainTask: ComputeTask {
             ("final_loss_standard_error", se.map { .number($0.last!) } ?? .null), ("loss", .numbers(mean.loss)),
             ("ntk_target_alignment", .numbers(mean.ntkTargetAlignment(targets: pr.data.targets))),
         ]))
+        out.effectiveParameters = DMFTCommon.effectiveParameters(p, pr.data)
         out.tables = [("loss", DMFTCommon.lossTable(mean, eta: pr.eta, standardError: se))]
         if p.bool("save_kernels") { out.arrays = DMFTCommon.kernelArrays(mean) }
         out.plots = [("loss", DMFTCommon.lossPlot([("network N = \(p.int("width"))", mean, .linePoints)], title: "network loss", eta: pr.eta))]
@@ -164,6 +167,7 @@ public enum DMFTCompareTask: ComputeTask {
             ("final_loss_abs_difference", .numbers(lossDiff)),
             ("alignment_phi", .array(align.map { .numbers($0) })), ("alignment_g", .array(alignG.map { .numbers($0) })),
         ]))
+        out.effectiveParameters = DMFTCommon.effectiveParameters(p, pr.data)
         out.tables = [("width_sweep", table), ("dmft_loss", DMFTCommon.lossTable(th.trajectory, eta: pr.eta))]
         if p.bool("save_kernels") { out.arrays = DMFTCommon.kernelArrays(th.trajectory, prefix: "dmft_") }
         var ap = Plot(title: "kernel alignment DMFT vs networks", xLabel: "width N", yLabel: "A(Phi^l_DMFT, Phi^l_NN)", xLog: true)

@@ -63,7 +63,8 @@ public enum MemoryCapacityTask: ComputeTask {
     ]
 
     public static func compute(neurons: [Int], degrees: [Int], expNeurons: [Int], criteria: [RecallCriterion], trials: Int,
-                               serial: Bool, maxPatterns: Int, seed: UInt64, threads: Int?, log: (String) -> Void = { _ in }) throws -> [MemoryCapacityRow] {
+                               serial: Bool, maxPatterns: Int, seed: UInt64, threads: Int?, partial: PartialResults? = nil,
+                               log: (String) -> Void = { _ in }) throws -> [MemoryCapacityRow] {
         var rows: [MemoryCapacityRow] = []
         var jobs: [(Separation, Int)] = []
         for d in degrees { for n in neurons { jobs.append((.polynomial(d), n)) } }
@@ -78,9 +79,18 @@ public enum MemoryCapacityTask: ComputeTask {
                     let e = CapacityTheory.exponentialP50(neurons: n, criterion: crit)
                     nd = e.nearDuplicate; comb = e.combined; start = e.nearDuplicate
                 }
-                let est = try CapacityEstimator.estimateP50(model: model, neurons: n, criterion: crit, trials: trials, start: start,
+                // each finished point is kept (partial results of --out) so that an interrupted sweep resumes
+                let pointKey = "capacity \(crit.rawValue) \(f) N=\(n) trials=\(trials) serial=\(serial) max=\(maxPatterns) seed=\(seed) k=\(k)"
+                let est: CapacityEstimate
+                if let done = partial?.load(pointKey, as: CapacityEstimate.self) {
+                    est = done
+                    log("\(crit.rawValue) \(model.label) N=\(n): finished by an earlier interrupted run; reused")
+                } else {
+                    est = try CapacityEstimator.estimateP50(model: model, neurons: n, criterion: crit, trials: trials, start: start,
                                                             seed: seed, pointID: UInt64(k + 1000 * (crit == .sequence ? 1 : 2)),
                                                             maxPatterns: maxPatterns, threads: threads)
+                    try partial?.save(pointKey, est)
+                }
                 let lead = crit == .sequence ? CapacityTheory.leadingOrderSequenceCapacity(neurons: n, separation: f)
                                              : CapacityTheory.leadingOrderTransitionCapacity(neurons: n, separation: f)
                 var row = MemoryCapacityRow(model: model.label, separation: f, neurons: n, criterion: crit, estimate: est,
@@ -168,15 +178,15 @@ public enum MemoryCapacityTask: ComputeTask {
         return plot
     }
 
-    static func exponents(_ rows: [MemoryCapacityRow]) -> [(String, String, Double, Double)] {
-        var out: [(String, String, Double, Double)] = []
+    static func exponents(_ rows: [MemoryCapacityRow]) -> [(String, String, Double, Double, Int)] {
+        var out: [(String, String, Double, Double, Int)] = []
         var keys: [(String, RecallCriterion)] = []
         for r in rows where !keys.contains(where: { $0.0 == r.model && $0.1 == r.criterion }) { keys.append((r.model, r.criterion)) }
         for (m, c) in keys {
             let rs = rows.filter { $0.model == m && $0.criterion == c }
             guard rs.count >= 2 else { continue }
             let fit = Statistics.logLogSlope(x: rs.map { Double($0.neurons) }, y: rs.map(\.estimate.p50))
-            out.append((m, c.rawValue, fit.slope, fit.slopeError))
+            out.append((m, c.rawValue, fit.slope, fit.slopeError, rs.count))
         }
         return out
     }
@@ -185,7 +195,7 @@ public enum MemoryCapacityTask: ComputeTask {
         let crit: [RecallCriterion] = p.string("criterion") == "both" ? [.transition, .sequence] : [RecallCriterion(rawValue: p.string("criterion"))!]
         let rows = try compute(neurons: p.ints("neurons"), degrees: p.ints("degrees"), expNeurons: p.bool("exponential") ? p.ints("exp_neurons") : [],
                                criteria: crit, trials: p.int("trials"), serial: p.bool("serial"), maxPatterns: p.int("max_patterns"),
-                               seed: ctx.seed, threads: ctx.threads, log: ctx.log)
+                               seed: ctx.seed, threads: ctx.threads, partial: ctx.partial, log: ctx.log)
         let ex = exponents(rows)
         var out = TaskOutput(summary: .object([
             ("rows", .array(rows.map { r in .object([
@@ -197,8 +207,10 @@ public enum MemoryCapacityTask: ComputeTask {
                 ("leading_order", .number(r.leadingOrder)), ("prediction_inside", .bool(r.inside)),
                 ("seconds", .number(r.estimate.seconds)), ("capped", .bool(r.estimate.capped))]) })),
             ("scaling_exponents", .array(ex.map { .object([("model", .string($0.0)), ("criterion", .string($0.1)),
-                                                            ("slope", .number($0.2)), ("slope_error", .number($0.3))]) })),
+                                                            ("slope", .number($0.2)), ("slope_error", .number($0.3)),
+                                                            ("slope_error_note", $0.3.isFinite ? .null : .string("no standard error: a least-squares slope through \($0.4) points has no residual degrees of freedom"))]) })),
             ("trials", .int(p.int("trials"))), ("seed", .int(Int(ctx.seed)))]))
+        out.infinityAllowed = true   // a simulation interval with no P whose upper bound is below 1/2 is unbounded above
         out.records = rows.map { r in ("P_50 search \(r.model) N=\(r.neurons) \(r.criterion.rawValue)", r.estimate.record) }
         out.tables = [("capacity", table(rows)), ("capacity_points", pointsTable(rows))]
         for c in crit { out.plots.append(("capacity_\(c.rawValue)", plot(rows, criterion: c, title: "\(c.rawValue) capacity P_50 vs N"))) }
