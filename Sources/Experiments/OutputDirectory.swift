@@ -20,7 +20,8 @@ public struct OutputDirectory {
     public let manifestName: String
     public private(set) var written: [String] = []
 
-    /// Opens `path` for a run identified by `runKey` (staged), or for direct atomic writes when `runKey` is nil.
+    /// Opens `path` for a run identified by `runKey` (staged), or for direct atomic writes when `runKey` is nil
+    /// (a sweep's own folder, whose files the sweep owns).
     public init(_ path: String, runKey: String? = nil, manifestName: String = "manifest.json") throws {
         guard !path.trimmingCharacters(in: .whitespaces).isEmpty else {
             throw SolvableError.invalidParameter(name: "out", value: "\"\"", allowed: "a directory path (an empty path is not the current directory)")
@@ -58,7 +59,6 @@ public struct OutputDirectory {
 
     /// Atomically writes `data` to `name` (into the staging folder for a staged run).
     public mutating func write(_ name: String, _ data: Data) throws {
-        if staging == nil { try checkOwnership([name]) }
         do { try AtomicFile.write(data, to: target.appendingPathComponent(name)) } catch let e as SolvableError {
             throw SolvableError.runtime("\(e.description) (earlier outputs in \(url.path) are unchanged)")
         }

@@ -141,18 +141,21 @@ public struct OutputSchema: Sendable {
     /// `manifest.json`, written last by every compute command.
     public static let manifestFile = OutputFile(
         name: "manifest.json", format: .json, dtype: "object",
-        meaning: "how the outputs were made: parameters, seed, environment, wall time, solver status; written last, so its presence means the set is complete",
+        meaning: "how the outputs were made: parameters, seed, input files, environment, wall time, solver status; the set is staged and published together, this file last, so its presence means the set is complete",
         fields: [
             OutputField("command", "string", "the command, e.g. \"dmft solve\""),
             OutputField("parameters", "object", "every parameter's value after defaults and validation (the keys of --config files)"),
+            OutputField("effective_parameters", "object", "parameters as the computation used them where the data decided them (e.g. points and dim of --inputs data); empty otherwise"),
             OutputField("seed", "int", "base seed; random streams derive from (seed, point, sample)"),
+            OutputField("inputs", "list[object]", "every input file: parameter, path, sha256 of its contents"),
             OutputField("environment", "object", "solvable_version, git_commit, blas_core, blas_threads, openblas_coretype_env, threads, host"),
             OutputField("wall_seconds", "float", "wall time of the computation", units: "s"),
             OutputField("status", "string", "worst solver status: converged, maxIterations, diverged, ... (non-converged runs exit 3)"),
             OutputField("solvers", "object", "per solver: status, iterations, final_residual, tolerance, elapsed_seconds, residual_history, message"),
             OutputField("agreement", "list[object]", "theory-vs-simulation checks: statistic, value, tolerance, higher_is_better, passed, detail"),
-            OutputField("files", "list[string]", "the files of this run, manifest.json last"),
-            OutputField("note", "string or null", "why outputs were withheld (a diverged solver's NaN is never written), else null"),
+            OutputField("omitted", "list[string]", "what the finiteness gate left out (rows from the first non-finite step, arrays holding non-finite values, summary numbers written as null)"),
+            OutputField("files", "list[string]", "the files of this run, manifest.json last; Solvable overwrites or deletes only files a manifest lists"),
+            OutputField("note", "string or null", "a remark on the run, else null"),
         ])
 
     /// The declaration of `fileName` (the most specific matching pattern), nil when it is not declared.

@@ -8,10 +8,13 @@ public func brentRoot(in bracket: (Double, Double), xTolerance: Double = 1e-14, 
     let clock = Stopwatch()
     var a = bracket.0, b = bracket.1
     var fa = f(a), fb = f(b)
+    // the residual is the bracket's half-width, held to the tolerance Brent's test uses (2 ulp |b| + xTolerance/2),
+    // so the record's status follows from its own numbers
     var history: [Double] = []
+    var tolerance = 0.5 * xTolerance
     func record(_ status: SolverStatus, _ x: Double, _ it: Int, _ msg: String? = nil) -> Solution<Double> {
         Solution(value: x, record: ConvergenceRecord(status: status, iterations: it, residualHistory: history,
-                                                     tolerance: xTolerance, elapsedSeconds: clock.elapsed, message: msg))
+                                                     tolerance: tolerance, elapsedSeconds: clock.elapsed, message: msg))
     }
     guard fa.isFinite, fb.isFinite else {
         return record(.failed, .nan, 0, "f is not finite at the bracket ends (f(\(a)) = \(fa), f(\(b)) = \(fb))")
@@ -28,7 +31,8 @@ public func brentRoot(in bracket: (Double, Double), xTolerance: Double = 1e-14, 
         if abs(fc) < abs(fb) { a = b; b = c; c = a; fa = fb; fb = fc; fc = fa }
         let tol = 2 * Double.ulpOfOne * abs(b) + 0.5 * xTolerance
         let m = 0.5 * (c - b)
-        history.append(abs(fb))
+        tolerance = tol
+        history.append(fb == 0 ? 0 : abs(m))
         if abs(m) <= tol || fb == 0 { return record(.converged, b, it) }
         if abs(e) >= tol && abs(fa) > abs(fb) {
             let s = fb / fa
@@ -84,14 +88,18 @@ public func brentMinimize(in interval: (Double, Double), xTolerance: Double = 1e
     var x = a + golden * (b - a), w = x, v = x
     var fx = f(x), fw = fx, fv = fx
     var d = 0.0, e = 0.0
+    // residual: the width b - a of the interval holding the minimum; Brent's test |x - m| <= 2 tol - (b - a)/2
+    // implies b - a <= 4 tol, the tolerance recorded (tol = xTolerance |x| + 1e-12 at the end)
     var history: [Double] = []
+    var widthTolerance = 4 * (xTolerance * abs(x) + 1e-12)
     for it in 1...maxIterations {
         let m = 0.5 * (a + b)
         let tol = xTolerance * abs(x) + 1e-12
+        widthTolerance = 4 * tol
         history.append(b - a)
         if abs(x - m) <= 2 * tol - 0.5 * (b - a) {
             return Solution(value: (x, fx), record: ConvergenceRecord(status: .converged, iterations: it, residualHistory: history,
-                                                                     tolerance: xTolerance, elapsedSeconds: clock.elapsed))
+                                                                     tolerance: widthTolerance, elapsedSeconds: clock.elapsed))
         }
         var useGolden = true
         if abs(e) > tol {
@@ -118,7 +126,7 @@ public func brentMinimize(in interval: (Double, Double), xTolerance: Double = 1e
         }
     }
     return Solution(value: (x, fx), record: ConvergenceRecord(status: .maxIterations, iterations: maxIterations,
-                                                             residualHistory: history, tolerance: xTolerance,
+                                                             residualHistory: history, tolerance: widthTolerance,
                                                              elapsedSeconds: clock.elapsed))
 }
 

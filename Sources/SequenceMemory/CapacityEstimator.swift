@@ -200,7 +200,7 @@ public enum CapacityEstimator {
         // final bracket width (h - l)/l is held to
         let resolution = Double(max(1, Int((0.01 * Double(max(lo, 1))).rounded(.up)))) / Double(max(lo, 1))
         let record = ConvergenceRecord(status: capped ? .maxIterations : .converged, iterations: memo.count,
-                                       residualHistory: widths + [Double(hi - lo) / Double(max(lo, 1))],
+                                       residualHistory: widths.isEmpty ? [] : widths.dropLast() + [Double(hi - lo) / Double(max(lo, 1))],
                                        tolerance: max(0.01, resolution), elapsedSeconds: clock.elapsed,
                                        message: capped ? "P_50 not bracketed: s(P) >= 1/2 up to the budget max_patterns = \(maxPatterns) (P_50 > \(lo) is a lower bound)" : nil)
         return CapacityEstimate(criterion: criterion, neurons: neurons, trials: trials, pLow: lo, pHigh: hi, p50: p50,

@@ -274,11 +274,8 @@ public struct FeatureModel: Sendable {
     }
 
     /// Bytes `resolve` and the theory hold at most: per input direction the spectra of Σ0 and Σ1, the teacher
-    /// powers and their products (about 8 arrays of n0 Doubles), plus the later layers' spectra.
-    public var resolveBytes: Int {
-        let later = widths.reduce(0) { $0 + ($1.isFinite ? Int(min($1, 1e15)) : 0) }
-        return MemoryBudget.product(8, MemoryBudget.sum(MemoryBudget.product(8, inputDimension), MemoryBudget.product(2, later)))
-    }
+    /// powers and their products (about 8 arrays of n0 Doubles; later layers' spectra are evaluated in closed form).
+    public var resolveBytes: Int { MemoryBudget.product(8, 8, inputDimension) }
 
     public func resolve() throws -> Resolved {
         // estimated before anything of size n0 is allocated (a refused run stays small)

@@ -252,12 +252,17 @@ public struct LearningCurveTheory: Sendable {
                     done = true; break
                 }
                 if !inside { next = hi / lo > 4 ? (lo * hi).squareRoot() : 0.5 * (lo + hi) }
-                if abs(next - x) <= 1e-15 * x || hi - lo <= 4 * Double.ulpOfOne * hi { x = next; done = true; break }
+                if abs(next - x) <= 1e-15 * x || hi - lo <= 4 * Double.ulpOfOne * hi {
+                    history.append(abs(next - x) / x)   // converged by the step: the residual is the last relative step
+                    x = next; done = true; break
+                }
                 x = next
             }
             if done {
                 d = x
-                outer = ConvergenceRecord(status: .converged, iterations: its, residualHistory: history, tolerance: 1e-14,
+                // residual: |g(d)| of the master equation (Newton from |g| < 1e-9 leaves an error O(g²)), or the
+                // last relative step when the iteration stopped moving
+                outer = ConvergenceRecord(status: .converged, iterations: its, residualHistory: history, tolerance: 1e-9,
                                           elapsedSeconds: clockOuter.elapsed)
             } else {
                 let sol = brentRoot(in: (lo, hi), xTolerance: 1e-14 * dmax, maxIterations: budget, g)

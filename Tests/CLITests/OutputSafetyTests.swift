@@ -257,25 +257,27 @@ import Testing
 
     /// Peak resident memory (KiB) of a child run, from wait4's rusage.
     func peakKiB(_ args: [String], environment: [String: String]) throws -> (status: Int32, kib: Int) {
-        // posix_spawn + wait4 (Foundation's Process reaps its children itself, so their rusage is not ours to read)
+        // measured by a small python3 parent (RUSAGE_CHILDREN): Linux carries a process's peak RSS across exec, so
+        // a child forked from this large test process would report the test's own peak
         var env = ProcessInfo.processInfo.environment
         for (k, v) in environment { env[k] = v }
         env["SOLVABLE_BLAS_AUTOSELECT"] = "0"
-        let path = try solvableBinary().path
-        let argv = ([path] + args).map { strdup($0) } + [nil]
-        let envp = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer { argv.forEach { free($0) }; envp.forEach { free($0) } }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-        var pid: pid_t = 0
-        guard posix_spawn(&pid, path, &actions, nil, argv, envp) == 0 else { throw SolvableError.runtime("posix_spawn failed") }
-        var status: Int32 = 0
-        var usage = rusage()
-        while wait4(pid, &status, 0, &usage) == -1 && errno == EINTR {}
-        return ((status >> 8) & 0xff, usage.ru_maxrss)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3", "-c", """
+            import resource, subprocess, sys
+            r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            print(r.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+            """, try solvableBinary().path] + args
+        p.environment = env
+        let out = Pipe()
+        p.standardOutput = out
+        try p.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        let parts = text.split(separator: " ").compactMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        guard parts.count == 2 else { throw SolvableError.runtime("cannot measure: \(text)") }
+        return (Int32(parts[0]), parts[1])
     }
 
     @Test(arguments: [

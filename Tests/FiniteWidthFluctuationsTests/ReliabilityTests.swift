@@ -91,11 +91,16 @@ struct FluctuationsReliabilityTests {
 
         let dir = try scratch("nan") + "/out"
         let written = try runSolvable(ens + ["--out", dir])
-        // the solver failed: exit 3, the NaN statistics are withheld and the manifest says why
+        // the solver failed: exit 3, the non-finite statistics are left out (the finiteness gate) and the manifest
+        // says what was omitted
         #expect(written.status == 3, "NaN statistics written silently (status \(written.status))")
-        #expect(written.stderr.contains("NaN"), "\(written.stderr)")
+        #expect(written.stderr.contains("diverged"), "\(written.stderr)")
         let manifest = try String(contentsOfFile: dir + "/manifest.json", encoding: .utf8)
-        #expect(manifest.contains("\"status\": \"diverged\"") && manifest.contains("refusing to write NaN"), "\(manifest)")
+        #expect(manifest.contains("\"status\": \"diverged\"") && manifest.contains("\"omitted\""), "\(manifest)")
+        for f in try FileManager.default.contentsOfDirectory(atPath: dir) where f.hasSuffix(".csv") || f.hasSuffix(".json") {
+            let text = try String(contentsOfFile: dir + "/" + f, encoding: .utf8)
+            #expect(!text.lowercased().contains("nan"), "\(f) holds NaN")
+        }
         if let csv = try? String(contentsOfFile: dir + "/fluctuations.csv", encoding: .utf8) {
             #expect(!csv.lowercased().contains("nan"), "NaN reached fluctuations.csv")
         }

@@ -54,6 +54,13 @@ enum DMFTCommon {
         return try Checkpoint(path: path, interval: p.double("checkpoint_interval"))
     }
 
+    /// The model parameters of commands that train networks: gamma0 > 0 there (the output carries 1/gamma0), so
+    /// `--help` states the range the check enforces.
+    static let networkModelParameters: [ParameterSpec] = modelParameters.map { spec in
+        spec.name == "gamma0" ? ParameterSpec("gamma0", .double(1e-6...100), default: .double(1),
+                                              help: "feature-learning strength gamma0 (> 0 for networks: the output carries 1/gamma0)") : spec
+    }
+
     static let outputParameters: [ParameterSpec] = [
         ParameterSpec("save_kernels", .bool, default: .bool(true), help: "write Phi^l, G^l as .npy ([T,P,T,P] or [T,T]) and the NTK [T,P,P]"),
     ]

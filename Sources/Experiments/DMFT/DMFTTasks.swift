@@ -98,7 +98,7 @@ public enum DMFTTrainTask: ComputeTask {
     public static let examples = ["solvable dmft train --depth 3 --gamma0 1 --width 256 --seeds 2 --points 8 --steps 20 --json"]
     public static let parameters = [ParameterSpec("width", .int(1...65_536), default: .int(1000), help: "width N"),
                                     ParameterSpec("seeds", .int(1...10_000), default: .int(1), help: "ensemble members")]
-        + DMFTCommon.dataParameters + DMFTCommon.modelParameters + DMFTCommon.outputParameters
+        + DMFTCommon.dataParameters + DMFTCommon.networkModelParameters + DMFTCommon.outputParameters
 
     public static func run(_ p: Parameters, _ ctx: RunContext) throws -> TaskOutput {
         let pr = try DMFTCommon.problem(p)
@@ -134,7 +134,7 @@ public enum DMFTCompareTask: ComputeTask {
                                     ParameterSpec("seeds", .int(1...10_000), default: .int(2), help: "networks per width"),
                                     ParameterSpec("alignment_tolerance", .double(0...1), default: .double(0.95),
                                                   help: "min per-layer alignment required at the largest width")]
-        + DMFTCommon.dataParameters + DMFTCommon.modelParameters + DMFTCommon.solverParameters + DMFTCommon.outputParameters
+        + DMFTCommon.dataParameters + DMFTCommon.networkModelParameters + DMFTCommon.solverParameters + DMFTCommon.outputParameters
 
     public static func run(_ p: Parameters, _ ctx: RunContext) throws -> TaskOutput {
         let pr = try DMFTCommon.problem(p)

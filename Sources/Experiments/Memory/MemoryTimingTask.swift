@@ -20,7 +20,7 @@ public enum MemoryTimingTask: ComputeTask {
         ParameterSpec("neurons", .int(2...100_000), default: .int(100), help: "N"),
         ParameterSpec("patterns", .int(2...100_000), default: .int(40), help: "P"),
         ParameterSpec("tau", .int(1...10_000), default: .int(5), help: "boxcar filter length tau"),
-        ParameterSpec("lambda", .double(0...1000), default: .double(2.5), help: "asymmetric strength lambda"),
+        ParameterSpec("lambda", .double(1e-6...1000), default: .double(2.5), help: "asymmetric strength lambda (> 0)"),
         ParameterSpec("degree", .int(1...1000), default: .int(10), help: "d_S = d_A (overridden by degree_s / degree_a)"),
         ParameterSpec("degree_s", .int(1...1000), help: "d_S of the symmetric term"),
         ParameterSpec("degree_a", .int(1...1000), help: "d_A of the asymmetric term"),
