@@ -8,7 +8,7 @@ crash (signal), exit 1 or 64, a raw library message, an unnamed parameter or a t
 """
 import json, os, subprocess, sys, tempfile, collections
 
-binary = sys.argv[1] if len(sys.argv) > 1 and not sys.argv[1].startswith("--") else ".build/release/solvable"
+binary = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 and not sys.argv[1].startswith("--") else ".build/release/solvable")
 timeout = float(sys.argv[sys.argv.index("--timeout") + 1]) if "--timeout" in sys.argv else 20.0
 catalog = json.loads(subprocess.run([binary, "schema", "--json"], capture_output=True, text=True, check=True).stdout)
 tmp = tempfile.mkdtemp(prefix="solvable-adversarial-")
