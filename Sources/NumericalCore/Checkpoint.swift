@@ -133,6 +133,16 @@ public struct Checkpoint: Sendable {
     }
 }
 
+extension Checkpoint {
+    /// True when the file at `path` starts with the checkpoint magic (a file Solvable wrote as a checkpoint);
+    /// callers refuse to overwrite any other existing file.
+    public static func isCheckpointFile(atPath path: String) -> Bool {
+        guard let h = FileHandle(forReadingAtPath: path) else { return false }
+        defer { try? h.close() }
+        return (try? h.read(upToCount: magic.count)).map { [UInt8]($0) == magic } ?? false
+    }
+}
+
 /// Builds a checkpoint key from everything a result depends on: numbers by their bit patterns, strings by hash.
 public struct CheckpointKey: Sendable {
     private var words: [UInt64]
