@@ -195,4 +195,37 @@ struct SlurmClusterTests {
         try Self.expectIdentical(c, reference, spec: spec)
         print("Slurm patterns took \(String(format: "%.1f", Date().timeIntervalSince(clock))) s")
     }
+
+    /// The report's reproduction written as a sweep (one point per figure), run on the local Slurm for two figures
+    /// and merged into report.html, with each figure's panels and tables byte-identical to `solvable reproduce`.
+    @Test func reproduceAsSweepOnSlurm() throws {
+        let dir = try SolvableProcess.scratchDirectory("slurm-reproduce")
+        let spec = "\(dir)/reproduce.toml"
+        try """
+        command = "reproduce figure"
+        [parameters]
+        scale = "quick"
+        [grid]
+        figure = ["core-quadrature", "memory-timing"]
+        """.write(toFile: spec, atomically: true, encoding: .utf8)
+        let out = "\(dir)/paper run"
+        let w = try SolvableProcess.run(["sweep", "slurm", spec, "--out", out, "--shards", "2", "--cpus", "1", "--mem", "1G"])
+        #expect(w.status == 0, "\(w.stderr)")
+        let sub = SlurmCluster.shell(["sbatch", "--parsable", "\(out)/sweep.sbatch"])
+        try #require(sub.status == 0, "sbatch: \(sub.stderr)")
+        #expect(SlurmCluster.wait(job: sub.stdout.trimmingCharacters(in: .whitespacesAndNewlines)))
+        let m = try SolvableProcess.run(["sweep", "merge", spec, "--out", out])
+        #expect(m.status == 0, "\(m.stdout)\(m.stderr)")
+        let report = try String(contentsOfFile: "\(out)/report.html", encoding: .utf8)
+        #expect(report.contains("2/2 figures agree"), "\(report.prefix(2000))")
+        let local = "\(dir)/local"
+        let r = try SolvableProcess.run(["reproduce", "--figure", "core-quadrature", "--figure", "memory-timing", "--out", local, "--quiet"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let made = try FileManager.default.contentsOfDirectory(atPath: local).filter { $0.hasSuffix(".svg") || $0.hasSuffix(".csv") }
+        #expect(made.count >= 2)
+        for f in made {
+            let a = try Data(contentsOf: URL(fileURLWithPath: "\(out)/\(f)"))
+            #expect(a == (try Data(contentsOf: URL(fileURLWithPath: "\(local)/\(f)"))), "\(f) differs between the Slurm sweep and reproduce")
+        }
+    }
 }

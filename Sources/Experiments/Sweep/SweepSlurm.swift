@@ -18,13 +18,13 @@ public enum SweepSlurm {
     /// A shell word: single-quoted, with embedded quotes escaped.
     public static func shellQuote(_ s: String) -> String { "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'" }
 
-    /// A path in an `#SBATCH` line: double-quoted (sbatch splits these lines itself), `%` doubled (Slurm's
-    /// filename patterns). Paths with a double quote or a newline cannot be written there.
+    /// A value in an `#SBATCH` line: double-quoted (sbatch splits these lines itself), `%` doubled (for paths:
+    /// Slurm's filename patterns). Paths with a double quote or a newline cannot be written there.
     static func sbatchQuote(_ s: String, name: String) throws -> String {
         guard !s.contains("\"") && !s.contains("\n") else {
             throw SolvableError.invalidParameter(name: name, value: s, allowed: "a path without double quotes or newlines (sbatch cannot quote them)")
         }
-        return "\"" + s.replacingOccurrences(of: "%", with: "%%") + "\""
+        return "\"" + (name == "out" ? s.replacingOccurrences(of: "%", with: "%%") : s) + "\""
     }
 
     /// Job name from the spec's file name, in the characters Slurm shows unchanged.
@@ -98,7 +98,7 @@ public enum SweepSlurm {
         if let p = o.partition { s += "#SBATCH --partition=\(try sbatchQuote(p, name: "partition"))\n" }
         s += "#SBATCH --time=\(try sbatchQuote(o.time, name: "time"))\n#SBATCH --mem=\(try sbatchQuote(o.memory, name: "mem"))\n"
         s += "#SBATCH --cpus-per-task=\(o.cpus)\n"
-        s += "#SBATCH --output=\(try sbatchQuote(out + "/logs/%A_%a.out", name: "out"))\n"
+        s += "#SBATCH --output=\(try sbatchQuote(out, name: "out").dropLast())/logs/%A_%a.out\"\n"
         s += "#SBATCH --open-mode=append\n\n"
         s += "# Review, then submit: sbatch \(shellQuote(out + "/sweep.sbatch"))\n"
         s += "# Array index i runs shard i of \(o.shards) (of the frozen spec below) with SLURM_CPUS_PER_TASK threads. Finished\n"
