@@ -228,4 +228,24 @@ struct SlurmClusterTests {
             #expect(a == (try Data(contentsOf: URL(fileURLWithPath: "\(local)/\(f)"))), "\(f) differs between the Slurm sweep and reproduce")
         }
     }
+
+    /// More shards than the cluster's MaxArraySize (read from `scontrol show config`) are clamped with a note, so
+    /// the written array is one sbatch accepts.
+    @Test func shardsAreClampedToMaxArraySize() throws {
+        let dir = try SolvableProcess.scratchDirectory("slurm-maxarray")
+        try """
+        command = "core quadrature"
+        [grid]
+        order = [10, 20]
+        [linspace]
+        samples = { start = 100, stop = 699, num = 600, integer = true }
+        """.write(toFile: "\(dir)/big.toml", atomically: true, encoding: .utf8)
+        let r = try SolvableProcess.run(["sweep", "slurm", "\(dir)/big.toml", "--out", "\(dir)/o", "--shards", "1500"], environment: SlurmCluster.environment)
+        #expect(r.status == 0 && r.stdout.contains("MaxArraySize = 1001"), "\(r.stdout)\(r.stderr)")
+        let script = try String(contentsOfFile: "\(dir)/o/sweep.sbatch", encoding: .utf8)
+        #expect(script.contains("--array=0-1000\n") && script.contains("--shard \"${SLURM_ARRAY_TASK_ID}/1001\""))
+        // sbatch accepts it (--test-only: validated by slurmctld, not queued)
+        let t = SlurmCluster.shell(["sbatch", "--test-only", "\(dir)/o/sweep.sbatch"])
+        #expect(t.status == 0, "\(t.stderr)")
+    }
 }

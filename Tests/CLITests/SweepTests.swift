@@ -219,4 +219,38 @@ func writeSweepSpec(_ dir: String, samples: Int = 4000) throws -> String {
         #expect(try String(contentsOfFile: "\(dir)/p/sweep.sbatch", encoding: .utf8).contains("--array=0-11"))
         #expect(FileManager.default.fileExists(atPath: "\(dir)/p/logs"))
     }
+
+    /// A point refused for memory is listed apart, with the memory it needs, and advised for resubmission with
+    /// a larger `--mem` (not with the plain line, where it would be refused again); list results of different
+    /// lengths are named as not merged.
+    @Test func refusedPointsAndUnmergeableListsAreExplained() throws {
+        let dir = try scratchDirectory("sweep-refused")
+        try """
+        command = "memory simulate"
+        [zip]
+        neurons = [60, 4000]
+        patterns = [10, 2000]
+        """.write(toFile: "\(dir)/m.toml", atomically: true, encoding: .utf8)
+        let out = "\(dir)/o"
+        #expect(try solvable(["sweep", "slurm", "\(dir)/m.toml", "--out", out, "--shards", "2"]).status == 0)
+        for i in 0..<2 {
+            _ = try solvable(["sweep", "run", "\(dir)/m.toml", "--out", out, "--shard", "\(i)/2", "--quiet"], environment: ["SOLVABLE_MEMORY_LIMIT": "20M"])
+        }
+        let m = try solvable(["sweep", "merge", "\(dir)/m.toml", "--out", out])
+        #expect(m.status == 1)
+        #expect(m.stdout.contains("refused for memory") && m.stdout.contains("point 1 id ") && m.stdout.contains("needs "), "\(m.stdout)")
+        #expect(m.stdout.contains("resubmit with more memory: sbatch --mem=") && m.stdout.contains("--array=1 "), "\(m.stdout)")
+        #expect(!m.stdout.contains("resubmit: sbatch"), "\(m.stdout)")
+
+        try """
+        command = "core quadrature"
+        [parameters]
+        samples = 100
+        [grid]
+        gains = [[0.5], [0.5, 1.0]]
+        """.write(toFile: "\(dir)/q.toml", atomically: true, encoding: .utf8)
+        #expect(try solvable(["sweep", "run", "\(dir)/q.toml", "--out", "\(dir)/q", "--quiet"]).status == 0)
+        let q = try solvable(["sweep", "merge", "\(dir)/q.toml", "--out", "\(dir)/q"])
+        #expect(q.status == 0 && q.stdout.contains("not merged into an array: quadrature: shape differs between points"), "\(q.stdout)")
+    }
 }
