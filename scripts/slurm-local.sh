@@ -53,6 +53,16 @@ wait_idle() {
     return 1
 }
 
+# Runs a daemon in the background holding none of the caller's file descriptors above 2 (a caller that reads this
+# script's output through a pipe would otherwise wait for the daemons to exit), with stdin from /dev/null.
+spawn() {
+    local log=$1; shift
+    (
+        for fd in $(ls "/proc/$BASHPID/fd"); do [ "$fd" -gt 2 ] && eval "exec $fd>&-" 2>/dev/null; done
+        exec setsid "$@" < /dev/null >>"$log" 2>&1
+    ) &
+}
+
 up() {
     if alive munged && alive slurmctld && alive slurmd; then
         NODE=$(cat "$DIR/node")
@@ -113,16 +123,15 @@ AccountingStorageType=accounting_storage/none
 NodeName=$NODE NodeAddr=127.0.0.1 $hw State=UNKNOWN
 PartitionName=local Nodes=$NODE Default=YES MaxTime=INFINITE State=UP
 EOF
-    /usr/sbin/munged --force --socket="$DIR/munge/munge.socket" --key-file="$DIR/munge/munge.key" \
-        --pid-file="$DIR/munge/munged.pid" --log-file="$DIR/munge/munged.log" --seed-file="$DIR/munge/munged.seed" \
-        --foreground >/dev/null 2>&1 &
+    spawn "$DIR/munge/munged.out" /usr/sbin/munged --force --socket="$DIR/munge/munge.socket" --key-file="$DIR/munge/munge.key" \
+        --pid-file="$DIR/munge/munged.pid" --log-file="$DIR/munge/munged.log" --seed-file="$DIR/munge/munged.seed" --foreground
     echo $! > "$DIR/munged.pid"
     for _ in $(seq 1 50); do [ -S "$DIR/munge/munge.socket" ] && break; sleep 0.1; done
     [ -S "$DIR/munge/munge.socket" ] || { echo "slurm-local: munged did not start: $(tail -3 "$DIR/munge/munged.log" 2>/dev/null)" >&2; down; return 1; }
-    setsid /usr/sbin/slurmctld -D -c -f "$CONF" >>"$DIR/slurmctld.out" 2>&1 < /dev/null &
+    spawn "$DIR/slurmctld.out" /usr/sbin/slurmctld -D -c -f "$CONF"
     echo $! > "$DIR/slurmctld.pid"
     for _ in $(seq 1 100); do scontrol ping 2>/dev/null | grep -q UP && break; sleep 0.1; done
-    setsid /usr/sbin/slurmd -D -f "$CONF" >>"$DIR/slurmd.out" 2>&1 < /dev/null &
+    spawn "$DIR/slurmd.out" /usr/sbin/slurmd -D -f "$CONF"
     echo $! > "$DIR/slurmd.pid"
     if ! wait_idle; then down; return 1; fi
     echo "slurm-local: up (node $NODE: $hw; partition local; MaxArraySize=$MAX_ARRAY)"
