@@ -201,13 +201,9 @@ struct SlurmClusterTests {
     @Test func reproduceAsSweepOnSlurm() throws {
         let dir = try SolvableProcess.scratchDirectory("slurm-reproduce")
         let spec = "\(dir)/reproduce.toml"
-        try """
-        command = "reproduce figure"
-        [parameters]
-        scale = "quick"
-        [grid]
-        figure = ["core-quadrature", "memory-timing"]
-        """.write(toFile: spec, atomically: true, encoding: .utf8)
+        let ws = try SolvableProcess.run(["reproduce", "--figure", "core-quadrature", "--figure", "memory-timing", "--scale", "quick", "--write-sweep", spec])
+        #expect(ws.status == 0, "\(ws.stderr)")
+        #expect(try SolvableProcess.run(["reproduce", "--write-sweep", spec]).status == 2, "an existing file is not overwritten")
         let out = "\(dir)/paper run"
         let w = try SolvableProcess.run(["sweep", "slurm", spec, "--out", out, "--shards", "2", "--cpus", "1", "--mem", "1G"])
         #expect(w.status == 0, "\(w.stderr)")
