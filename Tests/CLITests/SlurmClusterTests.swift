@@ -12,21 +12,35 @@ enum SlurmCluster {
     static let stateDirectory = ProcessInfo.processInfo.environment["SOLVABLE_SLURM_DIR"] ?? "/tmp/solvable-slurm"
     static var environment: [String: String] { ["SLURM_CONF": stateDirectory + "/slurm.conf", "SOLVABLE_SLURM_DIR": stateDirectory] }
 
-    /// Why the tests cannot run (nil: Slurm is up). Computed once: installs and starts Slurm when needed.
+    /// Why the tests cannot run here (nil: they can). Decided without side effects: Swift Testing evaluates this for
+    /// every test run, selected or not; Slurm is started only by `start()`, from the tests themselves.
     static let unavailable: String? = {
+        let env = ProcessInfo.processInfo.environment
         // the sanitizer suites run the same binary logic; the cluster tests run once, in the release suite
-        if ProcessInfo.processInfo.environment["ASAN_OPTIONS"] != nil || ProcessInfo.processInfo.environment["TSAN_OPTIONS"] != nil {
-            return "skipped under sanitizers (they run in the release suite)"
+        if env["ASAN_OPTIONS"] != nil || env["TSAN_OPTIONS"] != nil { return "skipped under sanitizers (they run in the release suite)" }
+        let installed = ["/usr/sbin/slurmctld", "/usr/sbin/slurmd", "/usr/bin/sbatch", "/usr/sbin/munged"].allSatisfy { FileManager.default.isExecutableFile(atPath: $0) }
+        if getuid() != 0 {
+            return "Slurm cannot be started here: scripts/slurm-local.sh runs the daemons as root (this is uid \(getuid()))"
         }
+        if !installed && !FileManager.default.isExecutableFile(atPath: "/usr/bin/apt-get") {
+            return "Slurm cannot be installed here: slurm-wlm and munge are missing and there is no apt-get"
+        }
+        return nil
+    }()
+
+    /// Starts Slurm once (installing it when missing) and stops it at exit when it was not running before; nil when
+    /// up, else why not (a test failure: it could be installed and started here).
+    static let startFailure: String? = {
         let wasUp = shell([script, "status"]).status == 0
         let r = shell([script, "up"])
-        if r.status == 3 { return "Slurm cannot be installed or started here: \(r.stderr.trimmingCharacters(in: .whitespacesAndNewlines))" }
-        if r.status != 0 {
-            return "scripts/slurm-local.sh up failed (exit \(r.status)): \(r.stderr)"
-        }
+        if r.status != 0 { return "scripts/slurm-local.sh up failed (exit \(r.status)): \(r.stderr)" }
         if !wasUp { atexit { _ = SlurmCluster.shell([SlurmCluster.script, "down"]) } }
         return nil
     }()
+
+    static func start() throws {
+        try #require(startFailure == nil, "\(startFailure ?? "")")
+    }
 
     @discardableResult
     static func shell(_ args: [String]) -> (status: Int32, stdout: String, stderr: String) {
@@ -177,6 +191,7 @@ struct SlurmClusterTests {
     /// Cancelled tasks 1 and 4 (a non-contiguous set), task 2 killed with SIGKILL mid-point, task 0 requeued
     /// after it finished; then a single cancelled index; then a cancelled non-contiguous set plus a damaged record.
     @Test func brokenArraysCompleteByFollowingMergeAdvice() throws {
+        try SlurmCluster.start()
         let dir = try SolvableProcess.scratchDirectory("slurm")
         let spec = try Self.writeSpec(dir)
         let reference = try Self.localReference(spec, dir)
@@ -199,6 +214,7 @@ struct SlurmClusterTests {
     /// The report's reproduction written as a sweep (one point per figure), run on the local Slurm for two figures
     /// and merged into report.html, with each figure's panels and tables byte-identical to `solvable reproduce`.
     @Test func reproduceAsSweepOnSlurm() throws {
+        try SlurmCluster.start()
         let dir = try SolvableProcess.scratchDirectory("slurm-reproduce")
         let spec = "\(dir)/reproduce.toml"
         let ws = try SolvableProcess.run(["reproduce", "--figure", "core-quadrature", "--figure", "memory-timing", "--scale", "quick", "--write-sweep", spec])
@@ -228,6 +244,7 @@ struct SlurmClusterTests {
     /// More shards than the cluster's MaxArraySize (read from `scontrol show config`) are clamped with a note, so
     /// the written array is one sbatch accepts.
     @Test func shardsAreClampedToMaxArraySize() throws {
+        try SlurmCluster.start()
         let dir = try SolvableProcess.scratchDirectory("slurm-maxarray")
         try """
         command = "core quadrature"
