@@ -218,6 +218,9 @@ func writeSweepSpec(_ dir: String, samples: Int = 4000) throws -> String {
         #expect(s.status == 0 && s.stdout.contains("using 12 shards"), "\(s.stdout)")
         #expect(try String(contentsOfFile: "\(dir)/p/sweep.sbatch", encoding: .utf8).contains("--array=0-11"))
         #expect(FileManager.default.fileExists(atPath: "\(dir)/p/logs"))
+        // the script's shard count is recorded: another count would map array indices to other points
+        let other = try solvable(["sweep", "run", "\(out)/sweep-spec.toml", "--out", "\(dir)/p", "--shard", "0/4", "--quiet"])
+        #expect(other.status == 2 && other.stderr.contains("shards") && other.stderr.contains("12"), "\(other.stderr)")
     }
 
     /// A point refused for memory is listed apart, with the memory it needs, and advised for resubmission with
