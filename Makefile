@@ -4,7 +4,7 @@
 APT_PACKAGES := libopenblas-dev liblapacke-dev pkg-config
 SWIFT ?= swift
 
-.PHONY: deps build run test test-python test-sanitizers schema bench info clean fuzz
+.PHONY: deps build run test test-python test-sanitizers schema bench info clean fuzz slurm-up slurm-down
 
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -23,7 +23,8 @@ build: deps
 run: build
 	.build/release/solvable reproduce --out out
 
-# The whole suite in release, then the whole suite again under AddressSanitizer, and the parallel and I/O core
+# The whole suite in release (its Slurm tests start a real one-node Slurm with scripts/slurm-local.sh, installing
+# slurm-wlm and munge when missing, and stop it afterwards; they skip, saying why, only where that cannot be done), then the whole suite again under AddressSanitizer, and the parallel and I/O core
 # (linear algebra, numerical core with checkpoints, parsers, outputs, sweeps with their kill-and-resume test, the
 # DMFT thread-determinism tests) under ThreadSanitizer (the whole suite takes ~8 min under TSan on 2 cores).
 TSAN_FILTER ?= --filter "LinearAlgebraTests|NumericalCoreTests|ExperimentsTests|SweepTests|DMFTDeterminismTests"
@@ -61,6 +62,14 @@ bench: build
 	@python3 -c 'import threadpoolctl' 2>/dev/null || python3 -m pip install -q threadpoolctl || true
 	.build/release/solvable bench blas
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python3 bench/bench.py
+
+# A real one-node Slurm (root; installs slurm-wlm and munge when missing). The test suite starts it itself when it
+# is not running (and stops it again); these targets are for trying `solvable sweep slurm` by hand.
+slurm-up:
+	scripts/slurm-local.sh up
+
+slurm-down:
+	scripts/slurm-local.sh down
 
 info: build
 	.build/release/solvable info

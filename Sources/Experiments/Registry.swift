@@ -12,5 +12,8 @@ public enum Registry {
     }
 
     public static func task(_ path: [String]) -> (any ComputeTask.Type)? { tasks.first { $0.commandPath == path } }
+    /// Commands a sweep spec may name: every compute command plus `reproduce figure` (one report figure per point).
+    public static var sweepTasks: [any ComputeTask.Type] { tasks + [ReproduceFigureTask.self] }
+    public static func sweepTask(_ path: [String]) -> (any ComputeTask.Type)? { sweepTasks.first { $0.commandPath == path } }
     public static func figure(_ name: String) -> FigureSpec? { figures.first { $0.name == name } }
 }

@@ -115,8 +115,8 @@ public enum Report {
         }
         guard let r = e.result else { h += "</div>\n"; return h }
         h += "<div class=\"panels\">\n"
-        for p in r.panels {
-            var svg = p.svg()
+        for rendered in r.renderedPanels ?? r.panels.map({ $0.svg() }) {
+            var svg = rendered
             // unique clip-path ids per panel so inline SVGs do not collide
             let id = "clip\(UInt32.random(in: 0...UInt32.max))"
             svg = svg.replacingOccurrences(of: "id=\"plotarea\"", with: "id=\"\(id)\"").replacingOccurrences(of: "url(#plotarea)", with: "url(#\(id))")

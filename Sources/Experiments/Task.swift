@@ -212,6 +212,8 @@ public struct FigureResult: Sendable {
     public var records: [ConvergenceRecord]
     public var tables: [(name: String, table: ResultTable)]
     public var caption: String
+    /// Panels already rendered as SVG (a figure read back from a sweep point's record); `panels` is then empty.
+    public var renderedPanels: [String]? = nil
 
     public init(panels: [Plot], parameters: [(String, String)], agreement: [Agreement], records: [ConvergenceRecord] = [],
                 tables: [(name: String, table: ResultTable)] = [], caption: String = "") {

@@ -20,8 +20,13 @@ public enum SolvableProcess {
     /// Runs `solvable args...` to completion with BLAS core auto-selection off (tests never depend on the core choice),
     /// reading stdout and stderr concurrently so large output cannot block the child.
     public static func run(_ args: [String], environment extra: [String: String] = [:]) throws -> (status: Int32, stdout: String, stderr: String) {
+        try run(executable: try binary(), args, environment: extra)
+    }
+
+    /// Runs any executable to completion the same way (environment overlaid on this process's).
+    public static func run(executable: URL, _ args: [String], environment extra: [String: String] = [:]) throws -> (status: Int32, stdout: String, stderr: String) {
         let p = Process()
-        p.executableURL = try binary()
+        p.executableURL = executable
         p.arguments = args
         var env = ProcessInfo.processInfo.environment
         env["SOLVABLE_BLAS_AUTOSELECT"] = "0"

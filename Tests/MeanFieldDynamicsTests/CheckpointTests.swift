@@ -121,7 +121,7 @@ import SolvableTestSupport
         #expect(r.ran == 2 && r.failed == 0)
         #expect(!FileManager.default.fileExists(atPath: "\(dir)/out/checkpoints"))
         for p in try spec.points() {
-            let rec = try #require(SweepRunner.record("\(dir)/out", p.id))
+            let rec = try #require(SweepRecord.valid("\(dir)/out", p.id))
             let alone = try DMFTSolveTask.run(p.parameters, RunContext(seed: p.seed, threads: 2))
             #expect(rec["result"]?["loss"] == alone.summary["loss"], "point \(p.index)")
         }
