@@ -36,7 +36,8 @@ public enum Report {
         .panels{display:flex;flex-wrap:wrap;gap:8px}
         table{border-collapse:collapse;font-size:12px;margin:6px 0} td,th{border:1px solid #ddd;padding:2px 8px;text-align:left}
         .pass{color:#1a7f37;font-weight:bold} .fail{color:#c62828;font-weight:bold}
-        .caption{font-size:13px;color:#333}
+        .caption{font-size:14px;color:#222;max-width:1360px} .cite{font-size:12px;color:#444}
+        .panels svg{max-width:100%;height:auto} pre.bib{font-size:12px;background:#f6f6f6;padding:10px;overflow-x:auto}
         </style></head><body>
         <h1>Solvable: theory vs simulation</h1>
         <p class="meta">Solvable \(esc(RunEnvironment.version)) · commit \(esc(RunEnvironment.gitCommit ?? "unknown")) · BLAS core \(esc(BLASRuntime.coreName)) · threads \(ThreadPolicy.threads) · scale \(scale.rawValue) · total \(String(format: "%.1f", totalSeconds)) s · \(passed)/\(entries.count) figures agree within tolerance</p>
@@ -67,6 +68,7 @@ public enum Report {
             }
             h += "</div>\n"
             if !r.caption.isEmpty { h += "<p class=\"caption\">\(esc(r.caption))</p>\n" }
+            h += "<p class=\"cite\">\(esc(FigureReferences.citation(figure: e.spec.name, model: e.spec.model, scale: scale)))</p>\n"
             h += "<table><tr><th>agreement statistic</th><th>value</th><th>tolerance</th><th>result</th><th>detail</th></tr>\n"
             for a in r.agreement {
                 let mark = a.passed ? "<span class=\"pass\">pass</span>" : "<span class=\"fail\">fail</span>"
@@ -82,6 +84,7 @@ public enum Report {
             for (k, v) in r.parameters { h += "<tr><td>\(esc(k))</td><td>\(esc(v))</td></tr>\n" }
             h += "</table>\n</div>\n"
         }
+        h += "<h2 id=\"references\">References (BibTeX)</h2>\n<pre class=\"bib\">\(esc(Paper.all.map(\.bibTeX).joined(separator: "\n\n")))</pre>\n"
         h += "</body></html>\n"
         return h
     }

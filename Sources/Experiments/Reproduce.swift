@@ -15,8 +15,21 @@ public enum Reproduce {
             var figContext = context
             figContext.seed = mixWords([context.seed, stableHash(spec.name)])
             do {
-                let r = try spec.run(scale, figContext)
-                for (i, p) in r.panels.enumerated() { try dir.write("\(spec.name)-\(i + 1).svg", text: p.svg()) }
+                var r = try spec.run(scale, figContext)
+                Plot.layOut(&r.panels)
+                var dataFiles: [String] = []
+                for (i, p) in r.panels.enumerated() {
+                    try dir.write("\(spec.name)-\(i + 1).svg", text: p.svg())
+                    if let a = p.heatmapArray() {
+                        dataFiles.append("\(spec.name)-\(i + 1).npy")
+                        try dir.write(dataFiles[i], NPY.encode(a))
+                    } else if let t = p.dataTable() {
+                        dataFiles.append("\(spec.name)-\(i + 1)-data.csv")
+                        try dir.write(dataFiles[i], text: CSV.encode(t))
+                    }
+                }
+                try dir.write("plot_\(spec.name).py", text: PlotScript.python(figure: spec.name, title: spec.title, caption: r.caption,
+                                                                              panels: r.panels, dataFiles: dataFiles))
                 for (name, t) in r.tables { try dir.write("\(spec.name)-\(name).csv", text: CSV.encode(t)) }
                 entries.append(ReportEntry(spec: spec, result: r, error: nil, wallSeconds: fc.elapsed))
                 let agreement = r.agreement.map { "\($0.statistic) = \(Plot.tickText($0.value)) [\($0.passed ? "pass" : "FAIL")]" }.joined(separator: "; ")

@@ -79,7 +79,8 @@ enum CLIRunner {
         ThreadPolicy.configure(threads: threads)
         Progress.mode = quiet ? .quiet : (isatty(2) != 0 ? .terminal : .lines)
         let logger = Logger(label: "solvable")
-        return RunContext(seed: seed, threads: threads, log: { msg in if !quiet { logger.info("\(msg)") } })
+        // log lines go above the live progress line, never onto it
+        return RunContext(seed: seed, threads: threads, log: { msg in if !quiet { Progress.printAbove { logger.info("\(msg)") } } })
     }
 
     static func execute(_ task: any ComputeTask.Type, common: CommonOptions, raw: [String]) throws {

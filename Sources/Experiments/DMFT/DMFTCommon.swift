@@ -105,14 +105,16 @@ enum DMFTCommon {
         if choice == "linear" && pr.activation.kind != .linear {
             throw SolvableError.invalidParameter(name: "solver", value: "linear", allowed: "linear only with --activation linear")
         }
+        let live = SolverProgress(linear ? "deep linear DMFT" : "Monte Carlo DMFT")
+        defer { live.finish() }
         if linear {
-            let s = try DeepLinearDMFT.solve(pr, options: linearOptions(p)) { r in ctx.log("sweep \(r.iteration): rho = \(r.residual)") }
+            let s = try DeepLinearDMFT.solve(pr, options: linearOptions(p)) { r in live.report(r); ctx.log("sweep \(r.iteration): rho = \(r.residual)") }
             return (s.trajectory, s.record, "deep linear (closed form, Gauss-Seidel sweeps)", nil)
         }
         var options = monteCarloOptions(p)
         options.checkpoint = checkpoint
         let s = try NonlinearDMFT.solve(pr, options: options, seed: ctx.seed, threads: ctx.threads,
-                                        progress: { r in ctx.log("iteration \(r.iteration): rho = \(r.residual)") }, log: ctx.log)
+                                        progress: { r in live.report(r); ctx.log("iteration \(r.iteration): rho = \(r.residual)") }, log: ctx.log)
         return (s.trajectory, s.record, "alternating Monte Carlo (S = \(p.int("samples")))", p.int("replicas") > 1 ? s.lossStandardError : nil)
     }
 
