@@ -83,19 +83,19 @@ public enum FigureReferences {
     ]
 
     /// The command that reproduces figure `name` at `scale` into OUT.
-    public static func command(_ name: String, scale: Scale) -> String {
-        "solvable reproduce --figure \(name)" + (scale == .quick ? "" : " --scale \(scale.rawValue)") + " --out OUT"
+    public static func command(_ name: String, scale: Scale, seed: UInt64 = 0) -> String {
+        "solvable reproduce --figure \(name)" + (scale == .quick ? "" : " --scale \(scale.rawValue)") + (seed == 0 ? "" : " --seed \(seed)") + " --out OUT"
     }
 
     /// The caption's citation sentence: paper with DOI, corresponding figure, commands.
-    public static func citation(figure name: String, model: String, scale: Scale) -> String {
+    public static func citation(figure name: String, model: String, scale: Scale, seed: UInt64 = 0) -> String {
         var s = ""
         if let p = Paper.of(model: model) {
             s += "Paper: \(p.citation). Corresponds to: \(correspondence[name] ?? "see the figure's title")."
         } else {
             s += (correspondence[name].map { "Corresponds to: \($0)." } ?? "")
         }
-        s += " Reproduce: \(command(name, scale: scale)); redraw from the data: python3 OUT/plot_\(name).py."
+        s += " Reproduce: \(command(name, scale: scale, seed: seed)); redraw from the data: python3 OUT/plot_\(name).py."
         return s
     }
 }

@@ -141,10 +141,11 @@ public struct Plot: Sendable {
         return "10" + String(String(exponent).map { sup[$0] ?? $0 })
     }
 
-    /// Log-axis tick label: decades as 10ⁿ (plain numbers from 0.01 to 1000), other ticks as numbers.
-    static func logTickText(_ v: Double) -> String {
+    /// Log-axis tick label: decades as 10ⁿ (on axes spanning at most 3 decades, plain numbers from 0.01 to
+    /// 1000), other ticks as numbers.
+    static func logTickText(_ v: Double, decades: Double) -> String {
         let e = log10(v)
-        if abs(e - e.rounded()) < 1e-9 && (e < -2 || e > 3) { return powerOfTenText(Int(e.rounded())) }
+        if abs(e - e.rounded()) < 1e-9 && (decades > 3 || e < -2 || e > 3) { return powerOfTenText(Int(e.rounded())) }
         return tickText(v)
     }
 
@@ -161,11 +162,13 @@ public struct Plot: Sendable {
         return out
     }
 
-    /// Labelled log ticks: every decade (every k-th when the range spans many), with 2 and 5 when it spans few.
+    /// Labelled log ticks: every decade (every k-th when the range spans many), with 2 and 5 (and 3) when it
+    /// spans few.
     public static func logTicks(_ lo: Double, _ hi: Double) -> [Double] {
         let e0 = Int(floor(log10(lo))), e1 = Int(ceil(log10(hi)))
         var out: [Double] = []
-        let mults: [Double] = e1 - e0 <= 1 ? [1, 2, 5] : [1]
+        let decades = log10(hi / lo)
+        let mults: [Double] = decades < 0.8 ? [1, 1.5, 2, 3, 4, 5, 6, 8] : decades < 1.6 ? [1, 2, 3, 5] : decades < 3 ? [1, 2, 5] : [1]
         let stride = max(1, Int((Double(e1 - e0) / 8).rounded(.up)))
         for e in Swift.stride(from: e0, through: e1, by: stride) { for m in mults { out.append(m * pow(10, Double(e))) } }
         return out.filter { $0 >= lo * 0.999 && $0 <= hi * 1.001 }
@@ -335,12 +338,12 @@ public struct Plot: Sendable {
         for t in xt where t >= x0 && t <= x1 {
             let px = tx(t)
             s += "<line x1=\"\(num(px))\" y1=\"\(num(top + ph))\" x2=\"\(num(px))\" y2=\"\(num(top + ph + 6))\" stroke=\"#222\"/>\n"
-            s += "<text x=\"\(num(px))\" y=\"\(num(top + ph + 19))\" text-anchor=\"middle\">\(Plot.esc(xLog ? Plot.logTickText(t) : Plot.tickText(t)))</text>\n"
+            s += "<text x=\"\(num(px))\" y=\"\(num(top + ph + 19))\" text-anchor=\"middle\">\(Plot.esc(xLog ? Plot.logTickText(t, decades: log10(x1 / x0)) : Plot.tickText(t)))</text>\n"
         }
         for t in yt where t >= y0 && t <= y1 {
             let py = ty(t)
             s += "<line x1=\"\(num(left - 6))\" y1=\"\(num(py))\" x2=\"\(num(left))\" y2=\"\(num(py))\" stroke=\"#222\"/>\n"
-            s += "<text x=\"\(num(left - 8))\" y=\"\(num(py + 4))\" text-anchor=\"end\">\(Plot.esc(yLog ? Plot.logTickText(t) : Plot.tickText(t)))</text>\n"
+            s += "<text x=\"\(num(left - 8))\" y=\"\(num(py + 4))\" text-anchor=\"end\">\(Plot.esc(yLog ? Plot.logTickText(t, decades: log10(y1 / y0)) : Plot.tickText(t)))</text>\n"
         }
         if xLog {
             for t in Plot.minorLogTicks(x0, x1) { s += "<line x1=\"\(num(tx(t)))\" y1=\"\(num(top + ph))\" x2=\"\(num(tx(t)))\" y2=\"\(num(top + ph + 3))\" stroke=\"#222\"/>\n" }

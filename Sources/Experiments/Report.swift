@@ -24,7 +24,7 @@ public struct ReportEntry: Sendable {
 public enum Report {
     static func esc(_ s: String) -> String { Plot.esc(s) }
 
-    public static func html(entries: [ReportEntry], scale: Scale, totalSeconds: Double) -> String {
+    public static func html(entries: [ReportEntry], scale: Scale, totalSeconds: Double, seed: UInt64 = 0) -> String {
         let passed = entries.filter(\.passed).count
         var h = """
         <!DOCTYPE html>
@@ -68,7 +68,7 @@ public enum Report {
             }
             h += "</div>\n"
             if !r.caption.isEmpty { h += "<p class=\"caption\">\(esc(r.caption))</p>\n" }
-            h += "<p class=\"cite\">\(esc(FigureReferences.citation(figure: e.spec.name, model: e.spec.model, scale: scale)))</p>\n"
+            h += "<p class=\"cite\">\(esc(FigureReferences.citation(figure: e.spec.name, model: e.spec.model, scale: scale, seed: seed)))</p>\n"
             h += "<table><tr><th>agreement statistic</th><th>value</th><th>tolerance</th><th>result</th><th>detail</th></tr>\n"
             for a in r.agreement {
                 let mark = a.passed ? "<span class=\"pass\">pass</span>" : "<span class=\"fail\">fail</span>"

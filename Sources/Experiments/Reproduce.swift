@@ -40,7 +40,7 @@ public enum Reproduce {
             }
             progress.advance()
             // the report is rewritten after every figure, so an interrupted run still leaves a valid report
-            try dir.write("report.html", text: Report.html(entries: entries, scale: scale, totalSeconds: clock.elapsed))
+            try dir.write("report.html", text: Report.html(entries: entries, scale: scale, totalSeconds: clock.elapsed, seed: context.seed))
         }
         let summary: JSONValue = .object([
             ("scale", .string(scale.rawValue)), ("environment", RunEnvironment.json), ("total_seconds", .number(clock.elapsed)),

@@ -25,24 +25,16 @@ public final class Progress: @unchecked Sendable {
     private var done = 0
     private let clock = Stopwatch()
     private var lastPrint = -1.0
-    private var closed = false
     private let lock = NSLock()
+    private var hold: StatusLineHold?
 
     public init(_ label: String, total: Int) {
         self.label = label
         self.total = max(1, total)
-        if Progress.mode == .terminal { StatusLine.shared.begin { [weak self] in self?.text() ?? "" } }
+        hold = StatusLineHold { [weak self] in self?.text() ?? "" }
     }
 
-    deinit { close(finalLine: nil) }
-
-    private func close(finalLine: String?) {
-        lock.lock()
-        let was = closed
-        closed = true
-        lock.unlock()
-        if !was && Progress.mode == .terminal { StatusLine.shared.end(finalLine: finalLine) }
-    }
+    deinit { hold?.release() }
 
     /// Marks `n` more units done.
     public func advance(_ n: Int = 1) {
@@ -56,7 +48,7 @@ public final class Progress: @unchecked Sendable {
         switch Progress.mode {
         case .quiet: return
         case .terminal:
-            if finished { close(finalLine: text()) } else { StatusLine.shared.redraw() }
+            if finished { hold?.release(finalLine: text()) } else { StatusLine.shared.redraw() }
         case .lines:
             if due { Progress.write(text() + "\n") }
         }
@@ -102,24 +94,18 @@ public final class SolverProgress: @unchecked Sendable {
     private var last: IterationReport?
     private var first: IterationReport?
     private var lastPrint = -Progress.lineInterval
-    private var closed = false
     private let lock = NSLock()
+    private var hold: StatusLineHold?
 
     public init(_ label: String) {
         self.label = label
-        if Progress.mode == .terminal { StatusLine.shared.begin { [weak self] in self?.text() ?? "" } }
+        hold = StatusLineHold { [weak self] in self?.text() ?? "" }
     }
 
     deinit { finish() }
 
     /// Removes the live line (idempotent; also on deinit).
-    public func finish() {
-        lock.lock()
-        let was = closed
-        closed = true
-        lock.unlock()
-        if !was && Progress.mode == .terminal { StatusLine.shared.end() }
-    }
+    public func finish() { hold?.release() }
 
     /// Feeds one report (the driver calls this after each iteration).
     public func report(_ r: IterationReport) {
@@ -227,5 +213,44 @@ final class StatusLine: @unchecked Sendable {
     static func fit(_ s: String) -> String {
         let cols = ProcessInfo.processInfo.environment["COLUMNS"].flatMap(Int.init) ?? 100
         return s.count < cols ? s : String(s.prefix(max(10, cols - 2))) + "…"
+    }
+}
+
+/// A live "still running" line for work without a finer measure of progress (e.g. a whole command): its label
+/// and elapsed time, on a terminal only. Inner progress (a solver's iterations, counted points) takes the line
+/// over while it runs.
+public final class Activity: @unchecked Sendable {
+    private let label: String
+    private let clock = Stopwatch()
+    private var hold: StatusLineHold?
+
+    public init(_ label: String) {
+        self.label = label
+        hold = StatusLineHold { [weak self] in self.map { "\($0.label): running · \(Progress.duration($0.clock.elapsed))" } ?? "" }
+    }
+
+    deinit { finish() }
+
+    /// Removes the line (idempotent); call before printing results on stdout.
+    public func finish() { hold?.release() }
+}
+
+/// One progress object's place on the status line (terminal mode only), given back once.
+final class StatusLineHold: @unchecked Sendable {
+    private var held: Bool
+    private let lock = NSLock()
+
+    init(_ provider: @escaping () -> String) {
+        held = Progress.mode == .terminal
+        if held { StatusLine.shared.begin(provider) }
+    }
+
+    /// Gives the line back (idempotent); with `finalLine`, leaves that text on the screen.
+    func release(finalLine: String? = nil) {
+        lock.lock()
+        let was = held
+        held = false
+        lock.unlock()
+        if was { StatusLine.shared.end(finalLine: finalLine) }
     }
 }

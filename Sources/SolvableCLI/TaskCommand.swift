@@ -93,6 +93,8 @@ enum CLIRunner {
         var ctx = try configure(common, config: config)
         ctx.checkpointDirectory = dir?.url.path
         ctx.log("\(task.name): starting (threads \(ctx.threads), seed \(ctx.seed))")
+        let activity = Activity(task.name)   // a live line on a terminal until the results are printed
+        defer { activity.finish() }
         let output = try task.run(params, ctx)
         let wall = clock.elapsed
         var withheld: String? = nil
@@ -114,6 +116,7 @@ enum CLIRunner {
             ("solvers", .object(output.records.map { ($0.name, $0.record.json) })),
             ("wall_seconds", .number(wall)),
         ])
+        activity.finish()
         if common.json {
             print(document.serialized())
         } else {
