@@ -67,7 +67,9 @@ public enum Report {
                 h += svg
             }
             h += "</div>\n"
-            if !r.caption.isEmpty { h += "<p class=\"caption\">\(esc(r.caption))</p>\n" }
+            let errorBars = r.panels.contains { $0.series.contains { $0.yError != nil } }
+            let note = errorBars ? " Error bars: ±1 standard error unless stated; bars shorter than a marker are hidden by it (values in the figure's data files)." : ""
+            if !r.caption.isEmpty || errorBars { h += "<p class=\"caption\">\(esc(r.caption + note))</p>\n" }
             h += "<p class=\"cite\">\(esc(FigureReferences.citation(figure: e.spec.name, model: e.spec.model, scale: scale, seed: seed)))</p>\n"
             h += "<table><tr><th>agreement statistic</th><th>value</th><th>tolerance</th><th>result</th><th>detail</th></tr>\n"
             for a in r.agreement {

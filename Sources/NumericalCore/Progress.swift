@@ -154,17 +154,16 @@ final class StatusLine: @unchecked Sendable {
     private let lock = NSLock()
     private var providers: [() -> String] = []
     private var shown = false
-    private var ticker: Thread?
+    private var ticking = false
 
     func begin(_ provider: @escaping () -> String) {
         lock.lock(); defer { lock.unlock() }
         providers.append(provider)
-        if ticker == nil {
-            let t = Thread { [weak self] in
-                while let s = self, s.tick() { Thread.sleep(forTimeInterval: 1) }
+        if !ticking {
+            ticking = true
+            DispatchQueue.global(qos: .utility).async { [weak self] in
+                while let s = self, s.tick() { usleep(1_000_000) }
             }
-            ticker = t
-            t.start()
         }
     }
 
@@ -198,7 +197,7 @@ final class StatusLine: @unchecked Sendable {
     /// Ticker step: redraws; false (the ticker stops) once no progress is active.
     private func tick() -> Bool {
         lock.lock(); defer { lock.unlock() }
-        if providers.isEmpty { ticker = nil; return false }
+        if providers.isEmpty { ticking = false; return false }
         drawLocked()
         return true
     }
@@ -226,10 +225,12 @@ public final class Activity: @unchecked Sendable {
 
     public init(_ label: String) {
         self.label = label
-        hold = StatusLineHold { [weak self] in self.map { "\($0.label): running · \(Progress.duration($0.clock.elapsed))" } ?? "" }
+        hold = StatusLineHold { [weak self] in self?.text() ?? "" }
     }
 
     deinit { finish() }
+
+    func text() -> String { "\(label): running · \(Progress.duration(clock.elapsed))" }
 
     /// Removes the line (idempotent); call before printing results on stdout.
     public func finish() { hold?.release() }
