@@ -15,11 +15,13 @@ for fig in fluctuations-online fluctuations-width-scaling fluctuations-edge-of-s
     for side in before after; do
         bin=$before; [ "$side" = after ] && bin=$after
         dir=$out/$side/$fig
-        "$bin" reproduce --figure "$fig" --out "$dir" --quiet
+        "$bin" reproduce --figure "$fig" --out "$dir" --quiet >/dev/null
         if [ -n "$chrome" ]; then
             "$chrome" --headless --disable-gpu --no-sandbox --hide-scrollbars --window-size=1440,1400 \
                 --screenshot="$out/$fig-$side.png" "file://$(cd "$dir" && pwd)/report.html#$fig" >/dev/null 2>&1 || true
         fi
     done
 done
-echo "reports under $out/{before,after}/<figure>/report.html${chrome:+; screenshots $out/<figure>-{before,after}.png}"
+echo "reports: $out/before/<figure>/report.html and $out/after/<figure>/report.html"
+[ -n "$chrome" ] && echo "screenshots: $out/<figure>-before.png and $out/<figure>-after.png"
+exit 0

@@ -293,6 +293,8 @@ public struct Plot: Sendable {
                 let step = Plot.markerStep(se.x.count)
                 for k in Swift.stride(from: 0, to: se.x.count, by: step) where okX(se.x[k]) && okY(se.y[k]) {
                     let px = tx(se.x[k]), py = ty(se.y[k])
+                    // points beyond a clipped axis are not drawn (not every SVG renderer honours the clip path)
+                    guard py >= top - 1 && py <= top + ph + 1 && px >= left - 1 && px <= left + pw + 1 else { continue }
                     if let e = se.yError, k < e.count, e[k].isFinite, e[k] > 0 {
                         let lo = yLog ? max(se.y[k] - e[k], y0) : se.y[k] - e[k]
                         let ya = ty(lo), yb = ty(se.y[k] + e[k])
