@@ -33,15 +33,15 @@ test: deps
 	$(MAKE) --no-print-directory test-python
 	$(MAKE) --no-print-directory test-sanitizers
 
-# The Python package (python/) installed with pip into a virtual environment, with pytest, pandas and xarray from
-# PyPI, and its pytest suite run against the release binary (the one `swift test -c release` built: a `swift build`
-# after it would recompile every module without testability).
+# The Python package (python/) installed with pip into a virtual environment, with pytest, pandas, xarray and
+# matplotlib (the report figures' redraw scripts) from PyPI, and its pytest suite run against the release binary
+# (the one `swift test -c release` built: a `swift build` after it would recompile every module without testability).
 PYTHON_VENV ?= .build/python-venv
 test-python: deps
 	test -x .build/release/solvable || $(SWIFT) build -c release --product solvable
 	test -x $(PYTHON_VENV)/bin/python || python3 -m venv $(PYTHON_VENV)
 	rm -rf python/build python/solvable.egg-info
-	$(PYTHON_VENV)/bin/python -m pip install -q --disable-pip-version-check ./python pytest pandas xarray
+	$(PYTHON_VENV)/bin/python -m pip install -q --disable-pip-version-check ./python pytest pandas xarray matplotlib
 	SOLVABLE_BINARY=$(CURDIR)/.build/release/solvable $(PYTHON_VENV)/bin/python -m pytest -q -p no:cacheprovider python/tests
 
 # docs/outputs.md and the Python package's catalog, generated from the commands' declarations (a test checks both).

@@ -38,7 +38,7 @@ public struct OutputField: Sendable {
 
 /// One file a command writes.
 public struct OutputFile: Sendable {
-    public enum Format: String, Sendable { case npy, csv, json, svg, html, checkpoint }
+    public enum Format: String, Sendable { case npy, csv, json, svg, html, checkpoint, python }
 
     /// File name or pattern, e.g. `phi_layer{l}.npy`.
     public var name: String
@@ -127,6 +127,18 @@ public struct OutputSchema: Sendable {
             OutputFile(name: "report.html", format: .html, dtype: "text/html",
                        meaning: "self-contained report: every figure with its agreement statistic, pass/fail, solver status and wall time (rewritten after each figure)"),
             .svg("{figure}-{panel}", "panel `panel` (1, 2, ...) of figure `figure` (`solvable reproduce --list`)"),
+            .csv("{figure}-{panel}-data", "the series line/point panel `panel` draws, every computed point (the SVG thins dense markers), one row per point", columns: [
+                OutputField("series", "int", "0-based index of the series in the panel's legend order"),
+                OutputField("label", "string", "the series' legend label (empty for unlabelled series)"),
+                OutputField("style", "string", "line (theory), dashed, points (simulation, with error bars), linePoints, reference (a guide such as a claimed slope, not data)"),
+                OutputField("color", "int", "palette index; a theory line and its simulation share one"),
+                OutputField("x", "float", "horizontal coordinate (the panel's x label)"),
+                OutputField("y", "float", "vertical coordinate (the panel's y label)"),
+                OutputField("y_error", "float", "one standard error of y (nan when the series has none)"),
+            ]),
+            .npy("{figure}-{panel}", axes: ["row", "col"], units: "the colour bar's quantity", "the matrix heatmap panel `panel` draws (row 0 at the top; axis extents and colour range in plot_{figure}.py)", when: "for heatmap panels"),
+            OutputFile(name: "plot_{figure}.py", format: .python, dtype: "text/x-python",
+                       meaning: "matplotlib script that redraws figure `figure` from its data files: python3 plot_{figure}.py [OUT.png|OUT.pdf]"),
             OutputFile(name: "{figure}-{table}.csv", format: .csv, dtype: "table",
                        meaning: "a data table of figure `figure` (columns documented in the table's header)", condition: "for figures that write tables"),
             OutputFile(name: "manifest.json", format: .json, dtype: "object", meaning: "summary of the run", fields: [

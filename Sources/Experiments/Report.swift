@@ -19,10 +19,10 @@ public struct ReportEntry: Sendable {
     public var passed: Bool { result?.passed ?? false }
 
     /// The entry as a stored report section (what a resumed `reproduce` reuses without rerunning the figure).
-    public var section: ReportSection {
+    public func section(scale: Scale, seed: UInt64) -> ReportSection {
         ReportSection(name: spec.name, model: spec.model, passed: passed,
                       status: error != nil ? "error" : (result?.status.rawValue ?? "-"), wallSeconds: wallSeconds,
-                      html: Report.section(self), agreement: .array(result?.agreement.map(\.json) ?? []), error: error)
+                      html: Report.section(self, scale: scale, seed: seed), agreement: .array(result?.agreement.map(\.json) ?? []), error: error)
     }
 }
 
@@ -65,8 +65,8 @@ public struct ReportSection: Sendable {
 public enum Report {
     static func esc(_ s: String) -> String { Plot.esc(s) }
 
-    public static func html(entries: [ReportEntry], scale: Scale, totalSeconds: Double) -> String {
-        html(sections: entries.map(\.section), scale: scale, totalSeconds: totalSeconds, missing: [])
+    public static func html(entries: [ReportEntry], scale: Scale, totalSeconds: Double, seed: UInt64 = 0) -> String {
+        html(sections: entries.map { $0.section(scale: scale, seed: seed) }, scale: scale, totalSeconds: totalSeconds, missing: [])
     }
 
     /// The report from finished sections; `missing` names the figures of the run that are not (yet) done, and a
@@ -85,7 +85,8 @@ public enum Report {
         .panels{display:flex;flex-wrap:wrap;gap:8px}
         table{border-collapse:collapse;font-size:12px;margin:6px 0} td,th{border:1px solid #ddd;padding:2px 8px;text-align:left}
         .pass{color:#1a7f37;font-weight:bold} .fail{color:#c62828;font-weight:bold}
-        .caption{font-size:13px;color:#333}
+        .caption{font-size:14px;color:#222;max-width:1360px} .cite{font-size:12px;color:#444}
+        .panels svg{max-width:100%;height:auto} pre.bib{font-size:12px;background:#f6f6f6;padding:10px;overflow-x:auto}
         </style></head><body>
         <h1>\(esc(title))</h1>
         <p class="meta">Solvable \(esc(RunEnvironment.version)) · commit \(esc(RunEnvironment.gitCommit ?? "unknown")) · BLAS core \(esc(BLASRuntime.coreName)) · threads \(ThreadPolicy.threads) · scale \(scale.rawValue) · total \(String(format: "%.1f", totalSeconds)) s · \(passed)/\(sections.count + missing.count) figures agree within tolerance</p>
@@ -101,12 +102,13 @@ public enum Report {
         }
         h += "</table>\n"
         for e in sections { h += e.html }
+        h += "<h2 id=\"references\">References (BibTeX)</h2>\n<pre class=\"bib\">\(esc(Paper.all.map(\.bibTeX).joined(separator: "\n\n")))</pre>\n"
         h += "</body></html>\n"
         return h
     }
 
     /// One figure's HTML section.
-    static func section(_ e: ReportEntry) -> String {
+    static func section(_ e: ReportEntry, scale: Scale, seed: UInt64) -> String {
         var h = "<div class=\"fig\" id=\"\(esc(e.spec.name))\"><h2>\(esc(e.spec.title))</h2>\n"
         h += "<p class=\"meta\">\(esc(e.spec.name)) · model \(esc(e.spec.model)) · wall time \(String(format: "%.2f", e.wallSeconds)) s · quick scale: \(esc(e.spec.quickScaleNote))</p>\n"
         if let err = e.error {
@@ -123,7 +125,10 @@ public enum Report {
             h += svg
         }
         h += "</div>\n"
-        if !r.caption.isEmpty { h += "<p class=\"caption\">\(esc(r.caption))</p>\n" }
+        let errorBars = r.panels.contains { $0.series.contains { $0.yError != nil } }
+        let note = errorBars ? " Error bars: ±1 standard error unless stated; bars shorter than a marker are hidden by it (values in the figure's data files)." : ""
+        if !r.caption.isEmpty || errorBars { h += "<p class=\"caption\">\(esc(r.caption + note))</p>\n" }
+        h += "<p class=\"cite\">\(esc(FigureReferences.citation(figure: e.spec.name, model: e.spec.model, scale: scale, seed: seed)))</p>\n"
         h += "<table><tr><th>agreement statistic</th><th>value</th><th>tolerance</th><th>result</th><th>detail</th></tr>\n"
         for a in r.agreement {
             let mark = a.passed ? "<span class=\"pass\">pass</span>" : "<span class=\"fail\">fail</span>"

@@ -37,13 +37,23 @@ public enum Reproduce {
             let entry: ReportEntry
             var files: [String] = []
             do {
-                let r = try spec.run(scale, figContext)
+                var r = try spec.run(scale, figContext)
+                Plot.layOut(&r.panels)
+                var dataFiles: [String] = []
+                func put(_ name: String, _ data: Data) throws { try dir.write(name, data); files.append(name) }
                 for (i, p) in r.panels.enumerated() {
-                    try dir.write("\(spec.name)-\(i + 1).svg", text: p.svg()); files.append("\(spec.name)-\(i + 1).svg")
+                    try put("\(spec.name)-\(i + 1).svg", Data(p.svg().utf8))
+                    if let a = p.heatmapArray() {
+                        let name = "\(spec.name)-\(i + 1).npy"
+                        try put(name, NPY.encode(a)); dataFiles.append(name)
+                    } else if let t = p.dataTable() {
+                        let name = "\(spec.name)-\(i + 1)-data.csv"
+                        try put(name, Data(CSV.encode(t).utf8)); dataFiles.append(name)
+                    }
                 }
-                for (name, t) in r.tables {
-                    try dir.write("\(spec.name)-\(name).csv", text: CSV.encode(t)); files.append("\(spec.name)-\(name).csv")
-                }
+                try put("plot_\(spec.name).py", Data(PlotScript.python(figure: spec.name, title: spec.title, caption: r.caption,
+                                                                       panels: r.panels, dataFiles: dataFiles).utf8))
+                for (name, t) in r.tables { try put("\(spec.name)-\(name).csv", Data(CSV.encode(t).utf8)) }
                 entry = ReportEntry(spec: spec, result: r, error: nil, wallSeconds: fc.elapsed)
                 let agreement = r.agreement.map { "\($0.statistic) = \(Plot.tickText($0.value)) [\($0.passed ? "pass" : "FAIL")]" }.joined(separator: "; ")
                 context.log("  \(spec.name): \(agreement), status \(r.status.rawValue), \(String(format: "%.1f", fc.elapsed)) s")
@@ -53,7 +63,7 @@ public enum Reproduce {
                 entry = ReportEntry(spec: spec, result: nil, error: "\(error)", wallSeconds: fc.elapsed)
                 context.log("  \(spec.name) failed: \(error)")
             }
-            let section = entry.section
+            let section = entry.section(scale: scale, seed: context.seed)
             sections.append(section)
             if entry.error == nil {   // failed figures are rerun next time
                 var json = section.json

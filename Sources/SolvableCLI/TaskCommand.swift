@@ -79,7 +79,8 @@ enum CLIRunner {
         ThreadPolicy.configure(threads: threads)
         Progress.mode = quiet ? .quiet : (isatty(2) != 0 ? .terminal : .lines)
         let logger = Logger(label: "solvable")
-        return RunContext(seed: seed, threads: threads, log: { msg in if !quiet { logger.info("\(msg)") } })
+        // log lines go above the live progress line, never onto it
+        return RunContext(seed: seed, threads: threads, log: { msg in if !quiet { Progress.printAbove { logger.info("\(msg)") } } })
     }
 
     static func execute(_ task: any ComputeTask.Type, common: CommonOptions, raw: [String]) throws {
@@ -101,6 +102,8 @@ enum CLIRunner {
         ctx.checkpointDirectory = dir?.url.path
         ctx.partial = dir?.staging.map(PartialResults.init)
         ctx.log("\(task.name): starting (threads \(ctx.threads), seed \(ctx.seed))")
+        let activity = Activity(task.name)   // a live line on a terminal until the results are printed
+        defer { activity.finish() }
         let output: TaskOutput
         do { output = try task.run(params, ctx).gated() } catch {
             dir?.discardStaging()
@@ -126,6 +129,7 @@ enum CLIRunner {
             ("omitted", .array(output.omitted.map { .string($0) })),
             ("wall_seconds", .number(wall)),
         ])
+        activity.finish()
         if common.json {
             print(document.serialized())
         } else {

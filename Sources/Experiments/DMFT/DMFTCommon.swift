@@ -12,7 +12,10 @@ enum DMFTCommon {
         ParameterSpec("labels", .choice(DMFTData.Labels.allCases.map(\.rawValue)), default: .string("binary"),
                       help: "synthetic targets: binary (first half +1, second half -1) or a linear teacher"),
         ParameterSpec("data_seed", .int(0...Int(Int32.max)), default: .int(0), help: "seed of the synthetic data"),
-        ParameterSpec("inputs", .file, help: "user training inputs (.npy or .csv, rows are samples); replaces synthetic data"),
+        ParameterSpec("inputs", .file, help: "user training inputs (.npy or .csv, rows are samples unless --inputs-layout features-first); replaces synthetic data"),
+        ParameterSpec("inputs_layout", .choice(["auto", "samples-first", "features-first"]), default: .string("auto"),
+                      help: "layout of --inputs/--test-inputs: samples-first (P x D, Solvable's) or features-first (D x P, the official notebooks'); auto reads P x D and refuses a square X, which is ambiguous"),
+        ParameterSpec("kernel", .file, help: "precomputed input kernel K^x = X X^T / D (P x P, symmetric positive semi-definite; .npy or .csv) instead of --inputs; with --targets"),
         ParameterSpec("targets", .file, help: "user training targets (.npy or .csv, one value per row); with --inputs"),
         ParameterSpec("test_inputs", .file, help: "user test inputs (.npy or .csv, rows are samples)"),
         ParameterSpec("test_targets", .file, help: "user test targets (optional)"),
@@ -67,29 +70,84 @@ enum DMFTCommon {
 
     /// With `--inputs` the data's own sizes replace the synthetic-data parameters in the manifest.
     static func effectiveParameters(_ p: Parameters, _ data: DMFTData) -> [(String, JSONValue)] {
-        guard p.optionalString("inputs") != nil else { return [] }
+        guard p.optionalString("inputs") != nil || p.optionalString("kernel") != nil else { return [] }
         return [("points", .int(data.trainCount)), ("dim", .int(data.inputDimension)), ("test_points", .int(data.testCount)),
                 ("labels", .string("from --targets")), ("data_seed", .string("unused (user data)"))]
     }
 
     static func data(_ p: Parameters) throws -> DMFTData {
         // data files without --inputs would be silently replaced by synthetic data
-        for name in ["targets", "test_inputs", "test_targets"] where p.optionalString(name) != nil && p.optionalString("inputs") == nil {
+        for name in ["targets", "test_inputs", "test_targets"] where p.optionalString(name) != nil && p.optionalString("inputs") == nil && p.optionalString("kernel") == nil {
             throw SolvableError.invalidParameter(name: name, value: p.optionalString(name)!, allowed: "a file given together with --inputs (without --inputs the data are synthetic)")
+        }
+        if let kpath = p.optionalString("kernel") {
+            guard p.optionalString("inputs") == nil, p.optionalString("test_inputs") == nil else {
+                throw SolvableError.invalidParameter(name: "kernel", value: kpath, allowed: "either --kernel or --inputs/--test-inputs, not both")
+            }
+            guard let tpath = p.optionalString("targets") else {
+                throw SolvableError.invalidParameter(name: "targets", value: "missing", allowed: "a targets file with --kernel")
+            }
+            return try DMFTData(trainInputs: inputs(fromKernel: CSV.readRows(kpath)), targets: CSV.readRows(tpath).flatMap { $0 })
         }
         if let path = p.optionalString("inputs") {
             guard let tpath = p.optionalString("targets") else {
                 throw SolvableError.invalidParameter(name: "targets", value: "missing", allowed: "a targets file with --inputs")
             }
-            let xs = try CSV.readRows(path)
+            let layout = p.string("inputs_layout")
+            let xs = try oriented(CSV.readRows(path), layout: layout, name: "inputs")
             let ys = try CSV.readRows(tpath).flatMap { $0 }
-            let tx = try p.optionalString("test_inputs").map { try CSV.readRows($0) } ?? []
+            let tx = try p.optionalString("test_inputs").map { try oriented(CSV.readRows($0), layout: layout, name: "test_inputs") } ?? []
             let ty = try p.optionalString("test_targets").map { try CSV.readRows($0).flatMap { $0 } } ?? []
             return try DMFTData(trainInputs: xs, targets: ys, testInputs: tx, testTargets: ty)
         }
         return try DMFTData.synthetic(trainPoints: p.int("points"), inputDimension: p.int("dim"), testPoints: p.int("test_points"),
                                       labels: DMFTData.Labels(rawValue: p.string("labels"))!, seed: UInt64(p.int("data_seed")))
     }
+
+    /// Rows are samples: transposes a features-first (D x P) array; `auto` refuses a square one, whose
+    /// orientation cannot be told from its shape.
+    static func oriented(_ rows: [[Double]], layout: String, name: String) throws -> [[Double]] {
+        let r = rows.count, c = rows.first?.count ?? 0
+        switch layout {
+        case "features-first": return (0..<c).map { j in rows.map { $0[j] } }
+        case "samples-first": return rows
+        default:
+            if r == c && r > 1 {
+                throw SolvableError.invalidParameter(name: "inputs_layout", value: "auto (\(name) is \(r) x \(c), square)",
+                                                     allowed: "samples-first (rows are samples, P x D) or features-first (columns are samples, D x P, as in the official notebooks)")
+            }
+            return rows
+        }
+    }
+
+    /// Inputs with the given kernel: the DMFT and the networks see the data only through K^x = X X^T / D
+    /// (the first layer's weights are isotropic Gaussians), so any X with that Gram matrix gives the same
+    /// dynamics. With K^x = V diag(λ) V^T, X = √P V diag(√λ) (D = P); eigenvalues below -1e-10 max|λ| are refused.
+    static func inputs(fromKernel k: [[Double]]) throws -> [[Double]] {
+        let n = k.count
+        guard n > 0, k.allSatisfy({ $0.count == n }) else {
+            throw SolvableError.invalidParameter(name: "kernel", value: "\(n) x \(k.first?.count ?? 0)", allowed: "a square P x P matrix")
+        }
+        for i in 0..<n { for j in 0..<n where !k[i][j].isFinite || abs(k[i][j] - k[j][i]) > 1e-10 * max(1, abs(k[i][j])) {
+            throw SolvableError.invalidParameter(name: "kernel", value: "K[\(i)][\(j)] = \(k[i][j]), K[\(j)][\(i)] = \(k[j][i])", allowed: "a finite symmetric matrix")
+        } }
+        let e = try LAPACK.symmetricEigen(Matrix(rows: n, cols: n) { i, j in k[i][j] })
+        let top = e.values.map(abs).max() ?? 0
+        if let worst = e.values.min(), worst < -1e-10 * top {
+            throw SolvableError.invalidParameter(name: "kernel", value: "smallest eigenvalue \(worst)", allowed: "a positive semi-definite matrix (X X^T / D)")
+        }
+        let scale = e.values.map { Double(n).squareRoot() * max(0, $0).squareRoot() }
+        return (0..<n).map { i in (0..<n).map { j in e.vectors[i, j] * scale[j] } }
+    }
+
+    /// `--loss-convention`: Solvable's loss is (1/2P) Σ_μ Δ_μ²; the official notebooks report mean(Δ²) = twice it.
+    static let lossParameters: [ParameterSpec] = [
+        ParameterSpec("loss_convention", .choice(["half-mean", "mean"]), default: .string("half-mean"),
+                      help: "loss written to outputs: half-mean (1/2P) sum Delta^2 (Solvable's, the papers') or mean (1/P) sum Delta^2 (the official notebooks')"),
+    ]
+
+    /// The factor outputs apply to the loss (and its standard error) under `--loss-convention`.
+    static func lossFactor(_ p: Parameters) -> Double { p.string("loss_convention") == "mean" ? 2 : 1 }
 
     static func problem(_ p: Parameters, gamma0: Double? = nil) throws -> DMFTProblem {
         let act = try Activation.named(p.string("activation"), gain: p.double("gain"))
@@ -123,14 +181,16 @@ enum DMFTCommon {
         if choice == "linear" && pr.activation.kind != .linear {
             throw SolvableError.invalidParameter(name: "solver", value: "linear", allowed: "linear only with --activation linear")
         }
+        let live = SolverProgress(linear ? "deep linear DMFT" : "Monte Carlo DMFT")
+        defer { live.finish() }
         if linear {
-            let s = try DeepLinearDMFT.solve(pr, options: linearOptions(p)) { r in ctx.log("sweep \(r.iteration): rho = \(r.residual)") }
+            let s = try DeepLinearDMFT.solve(pr, options: linearOptions(p)) { r in live.report(r); ctx.log("sweep \(r.iteration): rho = \(r.residual)") }
             return (s.trajectory, s.record, "deep linear (closed form, Gauss-Seidel sweeps)", nil)
         }
         var options = monteCarloOptions(p)
         options.checkpoint = checkpoint
         let s = try NonlinearDMFT.solve(pr, options: options, seed: ctx.seed, threads: ctx.threads,
-                                        progress: { r in ctx.log("iteration \(r.iteration): rho = \(r.residual)") }, log: ctx.log)
+                                        progress: { r in live.report(r); ctx.log("iteration \(r.iteration): rho = \(r.residual)") }, log: ctx.log)
         return (s.trajectory, s.record, "alternating Monte Carlo (S = \(p.int("samples")))", p.int("replicas") > 1 ? s.lossStandardError : nil)
     }
 

@@ -19,12 +19,31 @@ enum DMFTFigures {
         (0..<runs[0].timeSteps).map { t in runs.count > 1 ? Statistics.standardError(runs.map { $0.loss[t] }) : 0 }
     }
 
-    static func heatmap(_ tr: KernelTrajectory, _ kind: KernelComparison.Kernel, layer l: Int, title: String) -> Plot {
-        let m = kind == .phi ? tr.kernelPhi[l - 1] : tr.kernelG[l - 1]
-        let name = kind == .phi ? "Phi" : "G"
-        return Plot(title: "\(title): \(name)^\(l)(t, s)", xLabel: "s", yLabel: "t",
-                    heatmap: Plot.Heatmap(values: KernelTrajectory.sampleTrace(m, timeSteps: tr.timeSteps, points: tr.pointCount),
-                                          colorbarLabel: "mean_mu \(name)^\(l)[t,mu,s,mu]"))
+    /// The sample-averaged kernel Φˡ(t, s) or Gˡ(t, s) of a trajectory (rows t, columns s).
+    static func kernelMatrix(_ tr: KernelTrajectory, _ kind: KernelComparison.Kernel, layer l: Int) -> [[Double]] {
+        KernelTrajectory.sampleTrace(kind == .phi ? tr.kernelPhi[l - 1] : tr.kernelG[l - 1], timeSteps: tr.timeSteps, points: tr.pointCount)
+    }
+
+    /// Theory and network heatmaps of one kernel on a shared colour scale, and their difference (network −
+    /// theory) on a diverging scale centred on 0; axes numbered in grid time steps.
+    static func heatmaps(theory: KernelTrajectory, network: KernelTrajectory, networkName: String,
+                         _ kind: KernelComparison.Kernel, layer l: Int) -> [Plot] {
+        let name = (kind == .phi ? "Φ" : "G") + superscript(l)
+        let a = kernelMatrix(theory, kind, layer: l), b = kernelMatrix(network, kind, layer: l)
+        let shared = Plot.Heatmap.sharedRange([Plot.Heatmap(values: a), Plot.Heatmap(values: b)])
+        let label = "mean over μ of \(name)(t, μ, s, μ)"
+        let diff = zip(b, a).map { zip($0, $1).map { $0 - $1 } }
+        return [
+            Plot(title: "DMFT: \(name)(t, s)", xLabel: "s", yLabel: "t", heatmap: Plot.Heatmap(values: a, colorbarLabel: label, range: shared)),
+            Plot(title: "\(networkName): \(name)(t, s)", xLabel: "s", yLabel: "t", heatmap: Plot.Heatmap(values: b, colorbarLabel: label, range: shared)),
+            Plot(title: "\(networkName) − DMFT: \(name)(t, s)", xLabel: "s", yLabel: "t",
+                 heatmap: Plot.Heatmap(values: diff, colorbarLabel: "difference of \(name)", diverging: true)),
+        ]
+    }
+
+    static func superscript(_ n: Int) -> String {
+        let sup: [Character: Character] = ["0": "⁰", "1": "¹", "2": "²", "3": "³", "4": "⁴", "5": "⁵", "6": "⁶", "7": "⁷", "8": "⁸", "9": "⁹"]
+        return String(String(n).map { sup[$0] ?? $0 })
     }
 
     // MARK: Figure 1: deep tanh network, Monte Carlo DMFT vs networks at two widths.
@@ -45,7 +64,7 @@ enum DMFTFigures {
                 let e = try ensemble(pr, width: w, seeds: seeds, ctx: ctx, point: UInt64(k))
                 nets.append((w, e.mean, e.runs))
             }
-            var loss = Plot(title: "tanh L = 3, gamma0 = 1: loss", xLabel: "t", yLabel: "loss", yLog: true)
+            var loss = Plot(title: "tanh L = 3, γ₀ = 1: loss", xLabel: "t", yLabel: "loss", yLog: true)
             loss.series.append(Plot.Series(label: "DMFT (Monte Carlo, S = \(s), 2 replicas)", x: times(steps), y: sol.trajectory.loss,
                                            yError: sol.lossStandardError, style: .line, color: 0))
             for (k, n) in nets.enumerated() {
@@ -57,7 +76,7 @@ enum DMFTFigures {
             for (k, n) in nets.enumerated() {
                 let ap = (1...3).map { KernelComparison.alignment(sol.trajectory, n.1, layer: $0, kernel: .phi) }
                 let ag = (1...3).map { KernelComparison.alignment(sol.trajectory, n.1, layer: $0, kernel: .g) }
-                al.series.append(Plot.Series(label: "Phi, N = \(n.0)", x: [1, 2, 3], y: ap, style: .linePoints, color: k + 1))
+                al.series.append(Plot.Series(label: "Φ, N = \(n.0)", x: [1, 2, 3], y: ap, style: .linePoints, color: k + 1))
                 al.series.append(Plot.Series(label: "G, N = \(n.0)", x: [1, 2, 3], y: ag, style: .dashed, color: k + 1))
                 if k == nets.count - 1 { minAlign = (ap + ag).min()! }
             }
@@ -66,8 +85,8 @@ enum DMFTFigures {
             let z = abs(big.1.finalLoss - sol.trajectory.finalLoss) / (seN * seN + seT * seT).squareRoot()
             let rel = abs(big.1.finalLoss - sol.trajectory.finalLoss) / sol.trajectory.finalLoss
             let maxDiff = zip(big.1.loss, sol.trajectory.loss).map { abs($0 - $1) }.max()! / sol.trajectory.loss[0]
-            let panels = [loss, al, heatmap(sol.trajectory, .phi, layer: 3, title: "DMFT"), heatmap(big.1, .phi, layer: 3, title: "N = \(big.0)"),
-                          heatmap(sol.trajectory, .g, layer: 1, title: "DMFT"), heatmap(big.1, .g, layer: 1, title: "N = \(big.0)")]
+            let panels = [loss, al] + heatmaps(theory: sol.trajectory, network: big.1, networkName: "N = \(big.0)", .phi, layer: 3)
+                + heatmaps(theory: sol.trajectory, network: big.1, networkName: "N = \(big.0)", .g, layer: 1)
             return FigureResult(
                 panels: panels,
                 parameters: [("phi", "tanh(0.8 h)/0.8"), ("L", "3"), ("P, D", "\(p), 25"), ("eta, T", "\(eta), \(steps)"), ("gamma0", "1"),
@@ -81,7 +100,7 @@ enum DMFTFigures {
                               detail: "final losses \(fmt(sol.trajectory.finalLoss)) (DMFT) and \(fmt(big.1.finalLoss)) (N = \(big.0)); combined standard error of the final loss \(fmt((seN * seN + seT * seT).squareRoot())) (\(seeds) seeds, 2 replicas of S = \(s)), |z| = \(fmt(z)); 0.04 of loss(0) (about 4 combined standard errors of the loss curve) covers Monte Carlo O(1/sqrt(S)) and finite-width errors"),
                 ],
                 records: [sol.record],
-                caption: "Loss (log scale) of the Monte Carlo DMFT (line, ±1 s.e. over replicas) and of networks at two widths (points); per-layer alignment of the full kernels; heatmaps of the sample-averaged Phi^3(t,s) and G^1(t,s) for theory and the wider network.")
+                caption: "Loss (log scale) of the Monte Carlo DMFT (line, ±1 s.e. over replicas) and of networks at two widths (points); per-layer alignment of the full kernels; heatmaps of the sample-averaged Φ³(t, s) and G¹(t, s) for theory and the wider network on one colour scale per kernel, and their difference (network − DMFT) on a diverging scale; t and s in grid steps.")
         }
 
     // MARK: Figure 2: deep linear networks, depth sweep.
@@ -93,8 +112,8 @@ enum DMFTFigures {
             let p = quick ? 10 : 20, steps = quick ? 50 : 100, eta = quick ? 0.0125 : 0.025, width = quick ? 2000 : 2200, seeds = 2
             let data = try DMFTData.synthetic(trainPoints: p, inputDimension: 40, seed: 1)
             let depths = [2, 3, 4, 5]
-            var loss = Plot(title: "deep linear, gamma0 = 1.4: loss", xLabel: "t", yLabel: "loss", yLog: true)
-            var move = Plot(title: "kernel movement 1 - A(H^l(T,T), H^l(0,0))", xLabel: "layer l", yLabel: "1 - alignment")
+            var loss = Plot(title: "deep linear, γ₀ = 1.4: loss", xLabel: "t", yLabel: "loss", yLog: true)
+            var move = Plot(title: "kernel movement 1 - A(Hˡ(T,T), Hˡ(0,0))", xLabel: "layer l", yLabel: "1 - alignment")
             var minAlign = 1.0, maxRel = 0.0, minMonotone = Double.infinity
             var records: [ConvergenceRecord] = []
             var params: [(String, String)] = [("P, D", "\(p), 40"), ("eta, T", "\(eta), \(steps)"), ("gamma0", "1.4"), ("N, seeds", "\(width), \(seeds)")]
@@ -117,7 +136,7 @@ enum DMFTFigures {
             return FigureResult(
                 panels: [loss, move], parameters: params,
                 agreement: [
-                    Agreement(statistic: "min alignment A(H^l_DMFT, H^l_NN) over L and l (full tensors)", value: minAlign, tolerance: 0.98, higherIsBetter: true,
+                    Agreement(statistic: "min alignment A(H^l_DMFT, Hˡ_NN) over L and l (full tensors)", value: minAlign, tolerance: 0.98, higherIsBetter: true,
                               detail: "N = \(width): kernel fluctuations O(1/sqrt(N)) enter alignment at second order"),
                     Agreement(statistic: "max over L and t of |loss_NN(t) - loss_DMFT(t)| / loss(0)", value: maxRel, tolerance: 0.05,
                               detail: "finite-width loss fluctuations grow with depth: at L = 5 we measured a per-seed s.d. of ~0.009 (1.8% of loss(0)) at N = 2000-4000 and differences consistent with 0 within 1 s.e. for N >= 1000 (6 seeds); with \(seeds) seeds 0.05 is ~4 s.d."),
@@ -131,7 +150,7 @@ enum DMFTFigures {
     // MARK: Figure 3: approximations over gamma0.
 
     static let approximations = FigureSpec(
-        name: "dmft-approximations", model: "dmft", title: "Approximations vs full DMFT vs networks over gamma0 (deep linear)",
+        name: "dmft-approximations", model: "dmft", title: "Approximations vs full DMFT vs networks over γ₀ (deep linear)",
         quickScaleNote: "L = 3, P = 10, T = 50, eta = 0.0125, gamma0 in {0.25, 0.75, 1.25, 1.75}, N = 1000, 2 seeds (paper: L = 5, P = 20, T = 100, 15 values of gamma0 to 1.5, N = 2200)") { scale, ctx in
             let quick = scale == .quick
             let L = quick ? 3 : 5, p = quick ? 10 : 20, steps = quick ? 50 : 100, eta = quick ? 0.0125 : 0.025
@@ -159,8 +178,8 @@ enum DMFTFigures {
                     aligns[m].append((1...L).map { KernelComparison.alignment(tr, e.mean, layer: $0, kernel: .phi) }.reduce(0, +) / Double(L))
                 }
             }
-            var lp = Plot(title: "final loss vs gamma0 (L = \(L))", xLabel: "gamma0", yLabel: "loss at t = T-1")
-            var ap = Plot(title: "layer-averaged alignment A(H^l, H^l_NN)", xLabel: "gamma0", yLabel: "alignment")
+            var lp = Plot(title: "final loss vs γ₀ (L = \(L))", xLabel: "γ₀", yLabel: "loss at t = T-1")
+            var ap = Plot(title: "layer-averaged alignment A(Hˡ, Hˡ_NN)", xLabel: "γ₀", yLabel: "alignment")
             for (m, method) in methods.enumerated() {
                 lp.series.append(Plot.Series(label: method.0, x: gammas, y: finals[m], style: .line, color: m))
                 ap.series.append(Plot.Series(label: method.0, x: gammas, y: aligns[m], style: .line, color: m))
@@ -189,7 +208,7 @@ enum DMFTFigures {
     // MARK: Figure 4: two-layer ReLU at several gamma0.
 
     static let twoLayerReLU = FigureSpec(
-        name: "dmft-two-layer-relu", model: "dmft", title: "Two-layer ReLU networks at several gamma0: Monte Carlo DMFT vs networks",
+        name: "dmft-two-layer-relu", model: "dmft", title: "Two-layer ReLU networks at several γ₀: Monte Carlo DMFT vs networks",
         quickScaleNote: "P = 10, T = 60, eta = 0.03 (same eta/P as the paper, 30% of its total time), S = 3000 x 2 replicas, N = 1000, 3 seeds (paper: P = 25, T = 200, eta = 0.075, N = 3000; at paper scale S = 6000 > N)") { scale, ctx in
             let quick = scale == .quick
             let p = quick ? 10 : 25, steps = quick ? 60 : 200, eta = quick ? 0.03 : 0.075, s = quick ? 3000 : 6000
@@ -207,10 +226,10 @@ enum DMFTFigures {
                                                   seed: ctx.seed, threads: ctx.threads)
                 records.append(sol.record)
                 let e = try ensemble(pr, width: width, seeds: seeds, ctx: ctx, point: UInt64(k))
-                loss.series.append(Plot.Series(label: "DMFT gamma0 = \(fmt(g))", x: times(steps), y: sol.trajectory.loss, style: .line, color: k))
-                loss.series.append(Plot.Series(label: "N = \(width), gamma0 = \(fmt(g))", x: times(steps), y: e.mean.loss, yError: lossSE(e.runs), style: .points, color: k))
-                ntkA.series.append(Plot.Series(label: "DMFT gamma0 = \(fmt(g))", x: times(steps), y: sol.trajectory.ntkTargetAlignment(targets: data.targets), style: .line, color: k))
-                ntkA.series.append(Plot.Series(label: "network gamma0 = \(fmt(g))", x: times(steps), y: e.mean.ntkTargetAlignment(targets: data.targets), style: .points, color: k))
+                loss.series.append(Plot.Series(label: "DMFT γ₀ = \(fmt(g))", x: times(steps), y: sol.trajectory.loss, style: .line, color: k))
+                loss.series.append(Plot.Series(label: "N = \(width), γ₀ = \(fmt(g))", x: times(steps), y: e.mean.loss, yError: lossSE(e.runs), style: .points, color: k))
+                ntkA.series.append(Plot.Series(label: "DMFT γ₀ = \(fmt(g))", x: times(steps), y: sol.trajectory.ntkTargetAlignment(targets: data.targets), style: .line, color: k))
+                ntkA.series.append(Plot.Series(label: "network γ₀ = \(fmt(g))", x: times(steps), y: e.mean.ntkTargetAlignment(targets: data.targets), style: .points, color: k))
                 let seN = Statistics.standardError(e.runs.map(\.finalLoss)), seT = sol.lossStandardError.last!
                 let z = abs(e.mean.finalLoss - sol.trajectory.finalLoss) / (seN * seN + seT * seT).squareRoot()
                 maxZ = max(maxZ, z)
@@ -227,6 +246,6 @@ enum DMFTFigures {
                     Agreement(statistic: "min alignment of Phi^1, G^1 (full tensors) over gamma0", value: minAlign, tolerance: 0.98, higherIsBetter: true),
                 ],
                 records: records,
-                caption: "Loss and NTK-target alignment of two-layer ReLU networks (points) and the Monte Carlo DMFT (lines) for gamma0 = 0.2, 1, 2, 3: richer training aligns the NTK with the target faster.")
+                caption: "Loss and NTK-target alignment of two-layer ReLU networks (points) and the Monte Carlo DMFT (lines) for γ₀ = 0.2, 1, 2, 3: richer training aligns the NTK with the target faster.")
         }
 }

@@ -35,7 +35,7 @@ enum DMFTSchema {
         var c = [
             OutputField("t", "float", "grid time (integer valued)"),
             OutputField("tau", "float", "continuous time tau = eta t / P"),
-            OutputField(label, "float", "training loss (1/2P) sum_mu Delta_mu(t)^2 before update t", units: "squared target units"),
+            OutputField(label, "float", "training loss (1/2P) sum_mu Delta_mu(t)^2 before update t (twice that, mean(Delta^2), with --loss-convention mean where the command has it)", units: "squared target units"),
         ]
         if let se = standardError { c.append(OutputField(label + "_standard_error", "float", "standard error of the loss", when: se)) }
         return c

@@ -20,13 +20,15 @@ public enum DMFTSolveTask: ComputeTask {
         "solvable dmft solve --activation tanh --gain 0.8 --depth 2 --points 3 --steps 8 --samples 200 --eta 0.3 --json",
     ]
     public static let parameters = DMFTCommon.dataParameters + DMFTCommon.modelParameters + DMFTCommon.solverParameters
-        + DMFTCommon.checkpointParameters + DMFTCommon.outputParameters
+        + DMFTCommon.checkpointParameters + DMFTCommon.outputParameters + DMFTCommon.lossParameters
 
     public static func run(_ p: Parameters, _ ctx: RunContext) throws -> TaskOutput {
         let pr = try DMFTCommon.problem(p)
         let checkpoint = try DMFTCommon.checkpoint(p, ctx, name: "dmft-solve.checkpoint")
         let th = try DMFTCommon.solveTheory(pr, p, ctx, checkpoint: checkpoint)
-        let tr = th.trajectory
+        var tr = th.trajectory
+        let factor = DMFTCommon.lossFactor(p)
+        tr.loss = tr.loss.map { factor * $0 }
         var out = TaskOutput(summary: .object([
             ("solver", .string(th.solver)), ("record", DMFTCommon.recordJSON(th.record)),
             ("final_loss", .number(tr.finalLoss)), ("loss", .numbers(tr.loss)),
@@ -34,7 +36,7 @@ public enum DMFTSolveTask: ComputeTask {
             ("kernel_movement", .numbers((1...pr.depth).map { KernelComparison.kernelMovement(tr, layer: $0) })),
         ]))
         out.effectiveParameters = DMFTCommon.effectiveParameters(p, pr.data)
-        out.tables = [("loss", DMFTCommon.lossTable(tr, eta: pr.eta, standardError: th.lossSE))]
+        out.tables = [("loss", DMFTCommon.lossTable(tr, eta: pr.eta, standardError: th.lossSE?.map { factor * $0 }))]
         if p.bool("save_kernels") { out.arrays = DMFTCommon.kernelArrays(tr) }
         out.plots = [("loss", DMFTCommon.lossPlot([("DMFT", tr, .line)], title: "DMFT loss", eta: pr.eta))] + DMFTCommon.heatmaps(tr, title: "DMFT")
         out.records = [("dmft", th.record)]
@@ -60,7 +62,7 @@ public enum DMFTApproxTask: ComputeTask {
     public static let parameters = [ParameterSpec("method", .choice(DMFTApproximations.Method.allCases.map(\.rawValue)),
                                                   default: .string("static"), help: "which approximation")]
         + DMFTCommon.dataParameters + DMFTCommon.modelParameters + DMFTCommon.solverParameters
-        + DMFTCommon.checkpointParameters + DMFTCommon.outputParameters
+        + DMFTCommon.checkpointParameters + DMFTCommon.outputParameters + DMFTCommon.lossParameters
 
     public static func run(_ p: Parameters, _ ctx: RunContext) throws -> TaskOutput {
         let pr = try DMFTCommon.problem(p)
@@ -69,7 +71,8 @@ public enum DMFTApproxTask: ComputeTask {
         mc.checkpoint = try DMFTCommon.checkpoint(p, ctx, name: "dmft-approx.checkpoint")
         let r = try DMFTApproximations.solve(m, problem: pr, linearOptions: DMFTCommon.linearOptions(p),
                                              monteCarloOptions: mc, seed: ctx.seed, log: ctx.log)
-        let tr = r.trajectory
+        var tr = r.trajectory
+        tr.loss = tr.loss.map { DMFTCommon.lossFactor(p) * $0 }
         var out = TaskOutput(summary: .object([
             ("method", .string(m.rawValue)), ("record", DMFTCommon.recordJSON(r.record)),
             ("final_loss", .number(tr.finalLoss)), ("loss", .numbers(tr.loss)),
@@ -98,14 +101,16 @@ public enum DMFTTrainTask: ComputeTask {
     public static let examples = ["solvable dmft train --depth 3 --gamma0 1 --width 256 --seeds 2 --points 8 --steps 20 --json"]
     public static let parameters = [ParameterSpec("width", .int(1...65_536), default: .int(1000), help: "width N"),
                                     ParameterSpec("seeds", .int(1...10_000), default: .int(1), help: "ensemble members")]
-        + DMFTCommon.dataParameters + DMFTCommon.networkModelParameters + DMFTCommon.outputParameters
+        + DMFTCommon.dataParameters + DMFTCommon.networkModelParameters + DMFTCommon.outputParameters + DMFTCommon.lossParameters
 
     public static func run(_ p: Parameters, _ ctx: RunContext) throws -> TaskOutput {
         let pr = try DMFTCommon.problem(p)
         let trainer = try NetworkTrainer(problem: pr, width: p.int("width"))
         let runs = try trainer.trainEnsemble(seed: ctx.seed, members: p.int("seeds"), threads: ctx.threads)
-        let mean = KernelTrajectory.mean(runs)
-        let se = runs.count > 1 ? (0..<pr.timeSteps).map { t in Statistics.standardError(runs.map { $0.loss[t] }) } : nil
+        let factor = DMFTCommon.lossFactor(p)
+        var mean = KernelTrajectory.mean(runs)
+        mean.loss = mean.loss.map { factor * $0 }
+        let se = runs.count > 1 ? (0..<pr.timeSteps).map { t in factor * Statistics.standardError(runs.map { $0.loss[t] }) } : nil
         var out = TaskOutput(summary: .object([
             ("width", .int(p.int("width"))), ("seeds", .int(runs.count)), ("final_loss", .number(mean.finalLoss)),
             ("final_loss_standard_error", se.map { .number($0.last!) } ?? .null), ("loss", .numbers(mean.loss)),

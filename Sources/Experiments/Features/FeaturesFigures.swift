@@ -218,6 +218,7 @@ enum FeaturesFigures {
             let big = try bigModel.resolve().theory.curve(samples: bigGrid, ridge: 0).map(\.generalizationError)
             let slopeBig = Statistics.logLogSlope(x: bigGrid, y: big).slope
             pa.series.append(Plot.Series(label: "Σ1 = I, N = ∞, n0 = 20000 theory", x: bigGrid, y: big, style: .dashed, color: 8))
+            pa.series.append(Plot.slopeLine("reference slope −a = −0.5 (ε_g ∝ P^-a)", slope: -a, through: bigGrid[0], 1.6 * big[0], to: bigGrid.last!))
             // (b) ε_g(N) at P = 2 n0 (simulated) and P = ∞ (theory)
             var pb = Plot(title: "ε_g(N), same data; P = \(2 * n0) and P = ∞", xLabel: "width N = n1", yLabel: "ε_g", xLog: true, yLog: true)
             let Ns = [25, 50, 100, 200]
@@ -236,6 +237,7 @@ enum FeaturesFigures {
             pb.series.append(Plot.Series(label: "Σ1 = I, P = ∞ theory (= N = ∞ curve at P = N)", x: gridN, y: lineInf, style: .dashed, color: 2))
             let alignedN = try gridN.map { try model($0, .powerOfData(0.5)).resolve().theory.evaluate(samples: 1e12, ridge: 0).generalizationError }
             pb.series.append(Plot.Series(label: "Σ1 = Σ0^0.5, P = ∞ theory", x: gridN, y: alignedN, style: .dashed, color: 1))
+            pb.series.append(Plot.slopeLine("reference slope −a = −0.5 (ε_g ∝ N^-a)", slope: -a, through: gridN[0], 1.6 * lineInf[0], to: gridN.last!))
             let slopeN = Statistics.logLogSlope(x: Array(gridN[5..<35]), y: Array(lineInf[5..<35])).slope
             return FigureResult(panels: [pa, pb],
                                 parameters: [("n0", "\(n0)"), ("σ0", "i^-(1+a), a = 0.5"), ("teacher", "isotropic (β² ∝ σ0), s = 1"),
@@ -245,6 +247,6 @@ enum FeaturesFigures {
                                              ("theory slope in P at n0 = 20000, P ∈ [50, 1600]", String(format: "%.3f", slopeBig))],
                                 agreement: [col.agreement(trials: trials, extra: "; theory slopes \(String(format: "%.3f", slopeP)) (P) and \(String(format: "%.3f", slopeN)) (N) at n0 = \(n0), \(String(format: "%.3f", slopeBig)) at n0 = 20000 (P ∈ [50, 1600]), vs −a = −0.5")],
                                 records: col.records, tables: [("points", col.table)],
-                                caption: "Resolution-limited scaling: ε_g ∝ P^-a at N = ∞ and ∝ N^-a at P = ∞ (slopes in the parameters; finite n0 bends them at large P/N). With Σ1 = I and β² ∝ σ0 the two dashed Σ1 = I curves coincide (P ↔ N duality); Σ1 = Σ0^0.5 breaks it: it hurts in the sample-limited regime and helps in the width-limited one.")
+                                caption: "Resolution-limited scaling: ε_g ∝ P^-a at N = ∞ and ∝ N^-a at P = ∞ (slopes in the parameters; dotted grey lines: the claimed slope −a; finite n0 bends the curves at large P/N). With Σ1 = I and β² ∝ σ0 the two dashed Σ1 = I curves coincide (P ↔ N duality); Σ1 = Σ0^0.5 breaks it: it hurts in the sample-limited regime and helps in the width-limited one.")
         }
 }

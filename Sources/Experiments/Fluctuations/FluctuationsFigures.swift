@@ -18,10 +18,10 @@ public enum FluctuationsFigures {
 
     static let lazy = FigureSpec(
         name: "fluctuations-lazy", model: "fluctuations",
-        title: "Lazy limit: universal prediction variance N Var Delta(t) = kappa y^2 eta^2 t^2 (1 - eta K)^{2(t-1)}",
+        title: "Lazy limit: universal prediction variance N·Var Δ(t) = κ y² η² t² (1 - η K)^{2(t-1)}",
         quickScaleNote: "P = 1: N = 1024, E = 1000 networks per activation (paper: N = 100, E = 1200 at T = 300); P = 8: E = 400, T = 101 (paper: E = 800, T = 200)") { scale, ctx in
             let E = scale == .quick ? 1000 : 4000, N = 1024, T = 60, eta = 0.05, g0 = 0.01
-            var plot = Plot(title: "lazy (gamma0 = \(fmt(g0))): N Var Delta(t)", xLabel: "t", yLabel: "N Var Delta")
+            var plot = Plot(title: "lazy (γ₀ = \(fmt(g0))): N·Var Δ(t)", xLabel: "t", yLabel: "N·Var Δ")
             var th: [Double] = [], sm: [Double] = [], se: [Double] = []
             var params: [(String, String)] = [("gamma0", fmt(g0)), ("eta", fmt(eta)), ("N", "\(N)"), ("E", "\(E)"), ("T", "\(T)")]
             // Compared up to t = 40 (tau = 2 = 4x the peak time): the expansion parameter of the lazy
@@ -35,7 +35,7 @@ public enum FluctuationsFigures {
                 let e = try TwoLayerEnsemble(problem: pr, width: N, members: E, seed: ctx.seed &+ UInt64(k))
                 let z = zs(theory: curve, sim: e.delta, at: idx)
                 th += z.theory; sm += z.sim; se += z.se
-                plot.addComparison(label: "\(act) (kappa = \(fmt(kappa)))", color: k, theoryX: FluctuationsCommon.times(T), theoryY: curve,
+                plot.addComparison(label: "\(act) (κ = \(fmt(kappa)))", color: k, theoryX: FluctuationsCommon.times(T), theoryY: curve,
                                    simX: idx.map(Double.init), simY: z.sim, simError: z.se)
                 params.append(("K, kappa (\(act))", "\(fmt(K)), \(fmt(kappa))"))
             }
@@ -65,29 +65,29 @@ public enum FluctuationsFigures {
                 let k = tsm.firstIndex(of: t)!
                 th.append(eig.totalVariance[t]); sm.append(simM[k]); se.append(seM[k])
             }
-            var plotM = Plot(title: "P = 8 (tanh): sum_mu N Var Delta_mu(t)", xLabel: "t", yLabel: "sum_mu N Var Delta_mu")
+            var plotM = Plot(title: "P = 8 (tanh): Σ_μ N·Var Δ_μ(t)", xLabel: "t", yLabel: "Σ_μ N·Var Δ_μ")
             plotM.addComparison(label: "eigenbasis formula", color: 2, theoryX: FluctuationsCommon.times(Tm), theoryY: eig.totalVariance,
                                 simX: tsm.map(Double.init), simY: simM, simError: seM)
             params.append(("multi-sample", "P = 8, D = 25, y = ±1, eta = 0.125, gamma0 = 0.05, N = 100, E = \(Em), kappa from 1e5 samples"))
             return FigureResult(panels: [plot, plotM], parameters: params,
                                 agreement: [Agreement.maxAbsZ(theory: th, simulation: sm, standardErrors: se, tolerance: 3.5,
                                                               detail: "\(th.count) points (P = 1: t <= 40; P = 8: t = 20, 50, 100); 3.5 s.e. (family-wise p ~ 1% for \(th.count) correlated points); gamma0^2 corrections < 1e-3, (eta t)^2 kappa/N <= 5% relative")],
-                                caption: "Exact discrete-time universal curve (lines) vs N Var of Delta over trained networks (points, ±1 s.e.). Only the prefactor kappa depends on the architecture (linear 4, sqrt(2) ReLU 12); the peak is at t = 1/(eta K).")
+                                caption: "Exact discrete-time universal curve (lines) vs N·Var of Δ over trained networks (points, ±1 s.e.). Only the prefactor κ depends on the architecture (linear 4, √2 ReLU 12); the peak is at t = 1/(η K).")
         }
 
     // MARK: (2) two-layer tanh: feature learning reduces variance
 
     static let twoLayer = FigureSpec(
         name: "fluctuations-two-layer", model: "fluctuations",
-        title: "Two-layer tanh(0.4h)/0.4: N Var of the training error, the NTK and a test prediction over time, lazy vs rich",
+        title: "Two-layer tanh(0.4h)/0.4: N·Var of the training error, the NTK and a test prediction over time, lazy vs rich",
         quickScaleNote: "eta = 0.05, T = 100, gamma0 in {0.1, 1, 3}, N = 256, E = 800, quadrature 32x32x8 (paper: eta = 0.01, T = 250, gamma0 in {0.2, 3}, E = 3000)") { scale, ctx in
             let quick = scale == .quick
             let eta = quick ? 0.05 : 0.01, T = quick ? 100 : 250, E = quick ? 800 : 3000, N = 256
             let gammas = quick ? [0.1, 1, 3] : [0.2, 1, 3]
             let order = quick ? 32 : 48
-            var pD = Plot(title: "N Var Delta(t)", xLabel: "t", yLabel: "N Var Delta", yLog: true)
-            var pK = Plot(title: "N Var K(t)", xLabel: "t", yLabel: "N Var K")
-            var pF = Plot(title: "N Var f_*(t) (test point)", xLabel: "t", yLabel: "N Var f_*")
+            var pD = Plot(title: "N·Var Δ(t)", xLabel: "t", yLabel: "N·Var Δ", yLog: true)
+            var pK = Plot(title: "N·Var K(t)", xLabel: "t", yLabel: "N·Var K")
+            var pF = Plot(title: "N·Var f_*(t) (test point)", xLabel: "t", yLabel: "N·Var f_*")
             var th: [Double] = [], sm: [Double] = [], se: [Double] = [], recs: [ConvergenceRecord] = []
             var finalK: [Double] = [], finalF: [Double] = []
             let idx = [T / 10, T / 4, T / 2, 3 * T / 4, T - 1]
@@ -105,7 +105,7 @@ public enum FluctuationsFigures {
                     th += z.theory; sm += z.sim; se += z.se
                     let allIdx = stride(from: 1, to: T, by: max(1, T / 25)).map { $0 }
                     let zAll = zs(theory: curve, sim: ens, at: allIdx)
-                    let lbl = "gamma0 = \(fmt(g))"
+                    let lbl = "γ₀ = \(fmt(g))"
                     switch plotIndex {
                     case 0: pD.addComparison(label: lbl, color: k, theoryX: FluctuationsCommon.times(T).dropFirst().map { $0 }, theoryY: Array(curve.dropFirst()), simX: allIdx.map(Double.init), simY: zAll.sim, simError: zAll.se)
                     case 1: pK.addComparison(label: lbl, color: k, theoryX: FluctuationsCommon.times(T), theoryY: curve, simX: allIdx.map(Double.init), simY: zAll.sim, simError: zAll.se)
@@ -126,17 +126,17 @@ public enum FluctuationsFigures {
                                                       detail: "feature learning reduces kernel variance: must decrease strictly with gamma0 (< 1)"),
                                             ],
                                 records: recs,
-                                caption: "Exact discrete-time propagator (lines; Gauss-Hermite quadrature over the single site) vs ensembles (points, ±1 s.e.). Larger gamma0 (richer feature learning) lowers the kernel variance at late times.")
+                                caption: "Exact discrete-time propagator (lines; Gauss-Hermite quadrature over the single site) vs ensembles (points, ±1 s.e.). Larger γ₀ (richer feature learning) lowers the kernel variance at late times.")
         }
 
     // MARK: (3) 1/N scaling of the deviation from the DMFT
 
     static let widthScaling = FigureSpec(
         name: "fluctuations-width-scaling", model: "fluctuations",
-        title: "Squared deviation from the DMFT, eps_N = E[(q_N - q_inf)^2], against width: slope -1",
+        title: "Squared deviation from the DMFT, ε_N = E[(q_N - q_inf)²], against width: slope -1",
         quickScaleNote: "E = 1000 networks per width (spec: >= 1000), N in {64, ..., 1024}; simulated to t = 20 only") { scale, ctx in
             let E = scale == .quick ? 1000 : 4000, widths = [64, 128, 256, 512, 1024], t = 20, eta = 0.05
-            var plot = Plot(title: "eps_N at t = \(t)", xLabel: "N", yLabel: "eps_N", xLog: true, yLog: true)
+            var plot = Plot(title: "ε_N at t = \(t)", xLabel: "N", yLabel: "ε_N", xLog: true, yLog: true)
             var ag: [Agreement] = [], recs: [ConvergenceRecord] = [], params: [(String, String)] = [("eta", fmt(eta)), ("E", "\(E)"), ("t", "\(t)")]
             var k = 0
             for (act, g) in [(FluctuationActivation.linear, 1.0), (.scaledTanh(0.4), 3.0)] {
@@ -144,7 +144,7 @@ public enum FluctuationsFigures {
                                                             steps: t + 1, evalTime: t, quadratureOrder: 48, testOverlap: nil, seed: ctx.seed &+ UInt64(k))
                 recs += r.records
                 for s in r.slopes {
-                    plot.series.append(Plot.Series(label: "\(act) gamma0 = \(fmt(g)), \(s.observable): slope \(String(format: "%.3f", s.slope))",
+                    plot.series.append(Plot.Series(label: "\(act) γ₀ = \(fmt(g)), \(s.observable): slope \(String(format: "%.3f", s.slope))",
                                                    x: widths.map(Double.init), y: s.eps, yError: s.epsSE, style: .linePoints, color: k))
                     k += 1
                     ag.append(Agreement(statistic: "|slope + 1| (\(act), \(s.observable))", value: abs(s.slope + 1), tolerance: 0.1,
@@ -152,19 +152,21 @@ public enum FluctuationsFigures {
                     params.append(("slope \(act) \(s.observable)", String(format: "%.3f ± %.3f", s.slope, s.slopeError)))
                 }
             }
+            let top = plot.series.compactMap { $0.y.first }.filter(\.isFinite).max() ?? 1
+            plot.series.append(Plot.slopeLine("reference slope −1 (ε_N ∝ 1/N)", slope: -1, through: Double(widths[0]), 2 * top, to: Double(widths.last!)))
             return FigureResult(panels: [plot], parameters: params, agreement: ag, records: recs,
-                                caption: "eps_N = Var + bias^2 against N (points ±1 s.e.); q_inf from the exact linear reduction (linear, gamma0 = 1) or 48x48 Gauss-Hermite DMFT (tanh, gamma0 = 3).")
+                                caption: "Dotted grey: the claimed slope −1. ε_N = Var + bias² against N (points ±1 s.e.); q_inf from the exact linear reduction (linear, γ₀ = 1) or 48x48 Gauss-Hermite DMFT (tanh, γ₀ = 3).")
         }
 
     // MARK: (4) depth accumulation at initialization
 
     static let depthInit = FigureSpec(
         name: "fluctuations-depth-init", model: "fluctuations",
-        title: "Deep networks at initialization: N Var Phi^l = V l and N Var G^l = V (L - l + 1)",
+        title: "Deep networks at initialization: N·Var Φˡ = V l and N·Var Gˡ = V (L - l + 1)",
         quickScaleNote: "L = 10, N = 250, E = 2000 networks (paper: 500 networks); exact O(N L) sampler of the dense network law") { scale, ctx in
             let L = 10, N = 250, E = scale == .quick ? 2000 : 10000
-            var pPhi = Plot(title: "N Var Phi^l (forward)", xLabel: "layer l", yLabel: "N Var Phi^l")
-            var pG = Plot(title: "N Var G^l (backward)", xLabel: "layer l", yLabel: "N Var G^l")
+            var pPhi = Plot(title: "N·Var Φˡ (forward)", xLabel: "layer l", yLabel: "N·Var Φˡ")
+            var pG = Plot(title: "N·Var Gˡ (backward)", xLabel: "layer l", yLabel: "N·Var Gˡ")
             var worst = 0.0
             for (k, act) in [FluctuationActivation.linear, .sqrt2ReLU].enumerated() {
                 let (cp, cg) = try DeepInitFluctuations.theory(act, depth: L)
@@ -189,12 +191,12 @@ public enum FluctuationsFigures {
 
     static let edgeOfStability = FigureSpec(
         name: "fluctuations-edge-of-stability", model: "fluctuations",
-        title: "Large learning rate (eta = 0.2, uncentered two-layer linear): kernel catapult and prediction variance",
+        title: "Large learning rate (η = 0.2, uncentered two-layer linear): kernel catapult and prediction variance",
         quickScaleNote: "N = 1600, E = 300 per gamma0 (paper: N = 3200, E = 100-300); gamma0 in {1, 2, 3, 4, 5}") { scale, ctx in
             let eta = 0.2, T = 30, N = scale == .quick ? 1600 : 3200, E = 300
             let gammas = [1.0, 2, 3, 4, 5]
-            var pK = Plot(title: "DMFT kernel K(t) vs 2/eta", xLabel: "t", yLabel: "K")
-            var pV = Plot(title: "N Var f(t)", xLabel: "t", yLabel: "N Var f", yLog: true)
+            var pK = Plot(title: "DMFT kernel K(t) vs 2/η", xLabel: "t", yLabel: "K")
+            var pV = Plot(title: "N·Var f(t)", xLabel: "t", yLabel: "N·Var f", yLog: true)
             var th: [Double] = [], sm: [Double] = [], se: [Double] = [], recs: [ConvergenceRecord] = []
             var nonConverged: [Double] = []
             for (k, g) in gammas.enumerated() {
@@ -202,7 +204,7 @@ public enum FluctuationsFigures {
                 let (m, v) = TwoLayerLinearExact.variance(s)
                 recs.append(FluctuationsCommon.eosRecord(m))
                 let fk = TwoLayerLinearExact.fkRecursion(gamma0: g, eta: eta, y: 1, steps: T)
-                pK.series.append(Plot.Series(label: "gamma0 = \(fmt(g))", x: FluctuationsCommon.times(T), y: fk.kernel, style: .line, color: k))
+                pK.series.append(Plot.Series(label: "γ₀ = \(fmt(g))", x: FluctuationsCommon.times(T), y: fk.kernel, style: .line, color: k))
                 let pr = try TwoLayerProblem.singlePoint(activation: .linear, gamma0: g, eta: eta, steps: T, testOverlap: nil, centered: false)
                 let e = try TwoLayerEnsemble(problem: pr, width: N, members: E, seed: ctx.seed &+ 200 &+ UInt64(k))
                 // f = y - Delta; N Var f = N Var Delta.
@@ -211,16 +213,18 @@ public enum FluctuationsFigures {
                 if !FluctuationsCommon.trainingConverged(m) { nonConverged.append(g) }
                 let z = zs(theory: v.output, sim: e.delta, at: idx)
                 th += z.theory; sm += z.sim; se += z.se
-                pV.addComparison(label: "gamma0 = \(fmt(g))", color: k, theoryX: FluctuationsCommon.times(T), theoryY: v.output,
+                pV.addComparison(label: "γ₀ = \(fmt(g))", color: k, theoryX: FluctuationsCommon.times(T), theoryY: v.output,
                                  simX: (0..<T).map(Double.init), simY: e.delta.scaledVariance, simError: e.delta.scaledVarianceStandardError)
             }
-            pK.series.append(Plot.Series(label: "2/eta", x: [0, Double(T - 1)], y: [2 / eta, 2 / eta], style: .dashed, color: 8))
+            // below 1e-10 the ensemble variance sits at the round-off floor of Δ (~1e-14 after convergence) and is not compared
+            pV.yMin = 1e-10
+            pK.series.append(Plot.Series(label: "2/η", x: [0, Double(T - 1)], y: [2 / eta, 2 / eta], style: .dashed, color: 8))
             return FigureResult(panels: [pK, pV], parameters: [("eta", fmt(eta)), ("T", "\(T)"), ("N", "\(N)"), ("E", "\(E)"), ("centered", "no"),
                                                                ("training not converged (|Delta(T-1)| > 1e-3)", nonConverged.isEmpty ? "none" : "gamma0 = " + nonConverged.map(fmt).joined(separator: ", "))],
                                 agreement: [Agreement.maxAbsZ(theory: th, simulation: sm, standardErrors: se, tolerance: 3.5,
                                                               detail: "\(th.count) points; N Var f(0) = 1/gamma0^2 exactly; 3.5 s.e. for the family")],
                                 records: recs,
-                                caption: "The (f, K) recursion (left) catapults K above 2/eta when 2 sqrt(1 + gamma0^2) > 2/eta and relaxes below it; right: exact O(1/N) variance (lines) vs ensembles (points).")
+                                caption: "The (f, K) recursion (left) catapults K above 2/η when 2 √(1 + γ₀²) > 2/η and relaxes below it; right: exact O(1/N) variance (lines) vs ensembles (points, ±1 s.e.); its y-axis is clipped at 10⁻¹⁰: below that the ensembles reach the round-off floor of Δ (variances down to ~10⁻³²), which is not a disagreement and is not compared.")
         }
 
     // MARK: (6) online learning
@@ -233,7 +237,7 @@ public enum FluctuationsFigures {
             let N = quick ? 200 : 400, T = quick ? 300 : 500, E = quick ? 200 : 1000, g = 4.0, eta = 0.002
             let dims = quick ? [5, 10, 20, 40] : [10, 50, 100, 200]
             let tEval = [100, 200]
-            var pE = Plot(title: "N (E|beta - beta*|^2 - Delta_inf^2) at t = \(tEval[1])", xLabel: "D / N", yLabel: "N x excess error")
+            var pE = Plot(title: "N (E|β − β*|² - Δ_∞²) at t = \(tEval[1])", xLabel: "D / N", yLabel: "N × excess error")
             var pPerp = Plot(title: "per-direction N Var", xLabel: "t", yLabel: "N Var")
             var worst = 0.0
             var exTh: [Double] = [], exSim: [Double] = [], exSE: [Double] = []
@@ -252,20 +256,20 @@ public enum FluctuationsFigures {
                 exTh.append(th.sigmaDelta[t] + Double(D - 1) * th.sigmaPerp[t])
                 exSim.append(Nd * (e.error.mean[t] - th.delta[t] * th.delta[t])); exSE.append(Nd * e.error.meanStandardError[t])
                 if k == dims.count - 1 {
-                    pPerp.addComparison(label: "Sigma_Delta (D = \(D))", color: 0, theoryX: FluctuationsCommon.times(T), theoryY: th.sigmaDelta,
+                    pPerp.addComparison(label: "Σ_Δ (D = \(D))", color: 0, theoryX: FluctuationsCommon.times(T), theoryY: th.sigmaDelta,
                                         simX: FluctuationsCommon.times(T), simY: e.beta1.scaledVariance, simError: nil)
-                    pPerp.addComparison(label: "Sigma_perp (D = \(D))", color: 1, theoryX: FluctuationsCommon.times(T), theoryY: th.sigmaPerp,
+                    pPerp.addComparison(label: "Σ_⊥ (D = \(D))", color: 1, theoryX: FluctuationsCommon.times(T), theoryY: th.sigmaPerp,
                                         simX: FluctuationsCommon.times(T), simY: e.perp.mean.map { $0 * Nd }, simError: nil)
                 }
             }
             let ratios = dims.map { Double($0) / Double(N) }
             pE.addComparison(label: "", color: 0, theoryX: ratios, theoryY: exTh, simX: ratios, simY: exSim, simError: exSE)
-            pE.series[0].label = "Sigma_Delta + (D - 1) Sigma_perp"; pE.series[1].label = "ensemble ± 1 s.e. (includes measured bias^2)"
+            pE.series[0].label = "Σ_Δ + (D - 1) Σ_⊥"; pE.series[1].label = "ensemble ± 1 s.e. (includes measured bias²)"
             return FigureResult(panels: [pE, pPerp],
                                 parameters: [("N", "\(N)"), ("gamma0", fmt(g)), ("eta", fmt(eta)), ("T", "\(T)"), ("E", "\(E)"), ("D", dims.map(String.init).joined(separator: ", "))],
                                 agreement: [Agreement(statistic: "max |sim - theory| / (3 s.e. + (D/N) theory), per direction", value: worst, tolerance: 1,
                                                       detail: "N Var beta_1 vs Sigma_Delta and N E[beta_j^2] (j >= 2) vs Sigma_perp at t = 100, 200; D/N allows for the O(D/N) corrections")],
-                                caption: "The orthogonal directions add an excess error (D - 1) Sigma_perp / N that target-direction feature learning does not remove, so a finite network learns more slowly; the total also contains the measured O(D/N) bias.")
+                                caption: "The orthogonal directions add an excess error (D - 1) Σ_⊥ / N that target-direction feature learning does not remove, so a finite network learns more slowly; the total also contains the measured O(D/N) bias.")
         }
 
     // MARK: (7) deep linear network, trained (spec section 6)
@@ -276,8 +280,8 @@ public enum FluctuationsFigures {
         quickScaleNote: "T = 15 (the dense action Hessian has (6L-2)T^2 + 2T = 3630 variables; paper T = 30 needs 14460, ~3 GiB), N = 250, E = 600 (paper: N in {250, 1000}, E in {500, 1000})") { scale, ctx in
             let L = 3, T = 15, eta = 0.015, N = 250, E = scale == .quick ? 600 : 2000
             let gammas = [0.5, 1, 2]
-            var pK = Plot(title: "N Var K(t) / <K(t)>^2", xLabel: "t", yLabel: "N Var K / K^2")
-            var pD = Plot(title: "N Var Delta(t)", xLabel: "t", yLabel: "N Var Delta")
+            var pK = Plot(title: "N·Var K(t) / ⟨K(t)⟩²", xLabel: "t", yLabel: "N·Var K / K²")
+            var pD = Plot(title: "N·Var Δ(t)", xLabel: "t", yLabel: "N·Var Δ")
             var th: [Double] = [], sm: [Double] = [], se: [Double] = [], recs: [ConvergenceRecord] = []
             var snrEnd: [Double] = []
             for (k, g) in gammas.enumerated() {
@@ -290,10 +294,10 @@ public enum FluctuationsFigures {
                     se += [e.delta.scaledVarianceStandardError[t], e.kernel.scaledVarianceStandardError[t]]
                 }
                 let ts = FluctuationsCommon.times(T)
-                pK.addComparison(label: "gamma0 = \(fmt(g))", color: k, theoryX: ts, theoryY: zip(f.varKernel, f.kernel).map { $0 / ($1 * $1) },
+                pK.addComparison(label: "γ₀ = \(fmt(g))", color: k, theoryX: ts, theoryY: zip(f.varKernel, f.kernel).map { $0 / ($1 * $1) },
                                  simX: ts, simY: zip(e.kernel.scaledVariance, e.kernel.mean).map { $0 / ($1 * $1) },
                                  simError: zip(e.kernel.scaledVarianceStandardError, e.kernel.mean).map { $0 / ($1 * $1) })
-                pD.addComparison(label: "gamma0 = \(fmt(g))", color: k, theoryX: ts, theoryY: f.varDelta, simX: ts, simY: e.delta.scaledVariance,
+                pD.addComparison(label: "γ₀ = \(fmt(g))", color: k, theoryX: ts, theoryY: f.varDelta, simX: ts, simY: e.delta.scaledVariance,
                                  simError: e.delta.scaledVarianceStandardError)
                 snrEnd.append(f.kernel[T - 1] * f.kernel[T - 1] / f.varKernel[T - 1])
             }
@@ -304,6 +308,6 @@ public enum FluctuationsFigures {
                                 agreement: [Agreement.maxAbsZ(theory: th, simulation: sm, standardErrors: se, tolerance: 3.5,
                                                               detail: "\(th.count) points (Delta and K at t = 5, 10, 14 for 3 gamma0); exact discrete-time theory vs GD; 3.5 s.e. for the family")],
                                 records: recs,
-                                caption: "Propagator from the Hessian of the full DMFT action (lines) vs trained networks (points ±1 s.e.). N Var K(0) = 56 at depth 4.")
+                                caption: "Propagator from the Hessian of the full DMFT action (lines) vs trained networks (points ±1 s.e.). N·Var K(0) = 56 at depth 4.")
         }
 }

@@ -69,6 +69,7 @@ public enum MemoryCapacityTask: ComputeTask {
         var jobs: [(Separation, Int)] = []
         for d in degrees { for n in neurons { jobs.append((.polynomial(d), n)) } }
         for n in expNeurons { jobs.append((.exponential, n)) }
+        let progress = Progress("memory capacity: P_50 points", total: jobs.count * criteria.count)
         for crit in criteria {
             for (k, (f, n)) in jobs.enumerated() {
                 let model = try MemoryModel(.denseNet(f), serial: serial)
@@ -108,6 +109,7 @@ public enum MemoryCapacityTask: ComputeTask {
                 log(String(format: "%@ %@ N=%d: P50=%.1f [%.0f, %.0f] prediction %.1f (Gaussian %.1f%@) leading %.1f (%.2fs)", crit.rawValue, model.label, n, est.p50,
                            est.intervalLower, est.intervalUpper, row.prediction, finite, optional, lead, est.seconds))
                 rows.append(row)
+                progress.advance()
             }
         }
         return rows
@@ -156,9 +158,13 @@ public enum MemoryCapacityTask: ComputeTask {
 
     /// Log-log plot of P_50 vs N: simulation points (bar = the Clopper-Pearson interval, drawn symmetric at its
     /// larger half-width) with the finite-N theory (lines) and leading-order law (dashed).
-    static func plot(_ rows: [MemoryCapacityRow], criterion: RecallCriterion, title: String) -> Plot {
+    /// P_50 against N for the rows of `criterion` that `include` selects (the report draws the exponential
+    /// DenseNet on its own panel: its capacity grows exponentially, not as a power of N).
+    static func plot(_ rows: [MemoryCapacityRow], criterion: RecallCriterion, title: String,
+                     include: (MemoryCapacityRow) -> Bool = { _ in true }) -> Plot {
         var plot = Plot(title: title, xLabel: "N", yLabel: "P_50 (\(criterion.rawValue))", xLog: true, yLog: true)
         plot.width = 560; plot.height = 500
+        let rows = rows.filter(include)
         var groups: [String] = []
         for r in rows where r.criterion == criterion && !groups.contains(r.model) { groups.append(r.model) }
         for (ci, g) in groups.enumerated() {

@@ -28,8 +28,12 @@ public enum MemoryFigures {
             let devGauss = rows.filter { $0.nearDuplicate != nil }.map { $0.estimate.p50 / $0.finiteN }
             let inside = poly.filter(\.insideBest).count
             return FigureResult(
-                panels: [MemoryCapacityTask.plot(rows, criterion: .transition, title: "transition capacity P_T,50"),
-                         MemoryCapacityTask.plot(rows, criterion: .sequence, title: "sequence capacity P_S,50")],
+                panels: [RecallCriterion.transition, .sequence].flatMap { c in
+                    let name = c == .transition ? "transition capacity P_T,50" : "sequence capacity P_S,50"
+                    var e = MemoryCapacityTask.plot(rows, criterion: c, title: "\(name): exponential DenseNet", include: { $0.nearDuplicate != nil })
+                    e.xLog = false   // ln P grows linearly in N
+                    return [MemoryCapacityTask.plot(rows, criterion: c, title: "\(name): SeqNet and polynomial DenseNets", include: { $0.nearDuplicate == nil }), e]
+                },
                 parameters: [("N (d = 1, 2)", ns.map(String.init).joined(separator: ", ")), ("N (d = 3)", n3.map(String.init).joined(separator: ", ")),
                              ("N (exponential)", ne.map(String.init).joined(separator: ", ")), ("trials per P", "200"),
                              ("boundary", "periodic, all P transitions checked"), ("overlaps", "self-excluded, normalized by N-1"),
@@ -42,7 +46,7 @@ public enum MemoryFigures {
                                       tolerance: 0.75, higherIsBetter: true,
                                       detail: "\(inside) of \(poly.count); quenched-overlap SeqNet theory (d = 1) and kurtosis-corrected Gaussian (d = 2), both extensions of the spec; 0.75 allows 4 misses of 16 (each interval covers with >= 95 %)")],
                 tables: [("capacity", MemoryCapacityTask.table(rows)), ("capacity_points", MemoryCapacityTask.pointsTable(rows))],
-                caption: "The spec's finite-N prediction (Poisson e^{-NPp}) runs 5-15 % below the SeqNet (bit errors are correlated through shared overlaps; the quenched-overlap theory fixes it) and 3-10 % above d = 2, 3 (heavy-tailed crosstalk; the Edgeworth kurtosis correction of spec §4.5 fixes it); solid lines show the corrected predictions. " + "P_50 (points; bars span the Clopper-Pearson 95 % interval of the search, drawn at its larger half-width) against the finite-N prediction (solid), the leading-order laws eq. (9)/(10) (dashed) and, for the exponential network, the paper's Gaussian curve and the near-duplicate limit sqrt(2 ln2 2^N/(1+N/2)).")
+                caption: "The spec's finite-N prediction (Poisson e^{-NPp}) runs 5-15 % below the SeqNet (bit errors are correlated through shared overlaps; the quenched-overlap theory fixes it) and 3-10 % above d = 2, 3 (heavy-tailed crosstalk; the Edgeworth kurtosis correction of spec §4.5 fixes it); solid lines show the corrected predictions. " + "P_50 (points; bars span the Clopper-Pearson 95 % interval of the search, drawn at its larger half-width) against the finite-N prediction (solid), the leading-order laws eq. (9)/(10) (dashed) and, for the exponential network, the paper's Gaussian curve and the near-duplicate limit √(2 ln2 · 2^N/(1+N/2)); the exponential DenseNet is drawn on its own panels (linear N axis, where ln P_50 grows linearly).")
         }
 
     /// (2) Correlated patterns: Hebbian DenseNet vs GPI, success vs bias.
@@ -69,7 +73,7 @@ public enum MemoryFigures {
 
     /// (3) Variable timing: MixedNet overlap traces, dwell set by tau and by per-pattern gains.
     static let timing = FigureSpec(
-        name: "memory-timing", model: "memory", title: "MixedNet variable timing: dwell times set by the delay tau",
+        name: "memory-timing", model: "memory", title: "MixedNet variable timing: dwell times set by the delay τ",
         quickScaleNote: "same settings as the paper's Fig. 4A (N = 100, P = 40, lambda = 2.5), plus tau = 3, 8 and a gated run") { _, ctx in
             var panels: [Plot] = []
             var agreements: [Agreement] = []
@@ -78,7 +82,7 @@ public enum MemoryFigures {
             let configs: [(Int, Int, String)] = [(5, 1, "TAN d=1"), (5, 2, "d=2"), (5, 10, "d=10"), (3, 20, "tau=3, d=20"), (8, 20, "tau=8, d=20")]
             for (tau, d, name) in configs {
                 let o = try MemoryTimingTask.compute(neurons: 100, patterns: 40, tau: tau, lambda: 2.5, dS: d, dA: d, gains: nil, steps: 120, seed: ctx.seed)
-                var p = MemoryTimingTask.overlapPlot(o.run, title: "\(name), tau=\(tau): m^mu(t), mu = 1..6", count: 6)
+                var p = MemoryTimingTask.overlapPlot(o.run, title: "\(name), τ = \(tau): m^μ(t), μ = 1..6", count: 6)
                 p.height = 260
                 panels.append(p)
                 for (k, v) in o.run.visits.dropLast().enumerated() {
@@ -89,7 +93,7 @@ public enum MemoryFigures {
             // gating: per-pattern gains (pattern 3 released early, pattern 6 gated off)
             var gains = [Double](repeating: 1, count: 10); gains[2] = 4; gains[5] = 0.3
             let g = try MemoryTimingTask.compute(neurons: 100, patterns: 10, tau: 5, lambda: 2.5, dS: 10, dA: 10, gains: gains, steps: 60, seed: ctx.seed)
-            var gp = MemoryTimingTask.overlapPlot(g.run, title: "gains g_3 = 4, g_6 = 0.3 (tau=5, d=10)", count: 7)
+            var gp = MemoryTimingTask.overlapPlot(g.run, title: "gains g_3 = 4, g_6 = 0.3 (τ = 5, d = 10)", count: 7)
             gp.height = 260
             panels.append(gp)
             let gAg = MemoryTimingTask.dwellAgreement(g, tau: 5)
@@ -99,7 +103,7 @@ public enum MemoryFigures {
             return FigureResult(panels: panels, parameters: [("N", "100"), ("P", "40 (gated run: 10)"), ("lambda", "2.5"), ("filter", "boxcar over the last tau states"),
                                                             ("steps", "120 (gated: 60)")],
                                 agreement: agreements, tables: [("dwell", t)],
-                                caption: "Overlaps with the first patterns. TAN (d=1) loses the sequence, d=2 keeps the order with wrong timing, d >= 10 dwells exactly tau (rule: d_A > ln lambda/ln(tau/(tau-1))). Last panel: per-pattern gains shorten the dwell on pattern 3 (rule: 4 steps) and stop the sequence at pattern 6.")
+                                caption: "Overlaps with the first patterns. TAN (d=1) loses the sequence, d=2 keeps the order with wrong timing, d >= 10 dwells exactly τ (rule: d_A > ln λ / ln(τ/(τ−1))). Last panel: per-pattern gains shorten the dwell on pattern 3 (rule: 4 steps) and stop the sequence at pattern 6.")
         }
 
     /// (4) The hidden-neuron circuit reproduces the DenseNet trajectory.
