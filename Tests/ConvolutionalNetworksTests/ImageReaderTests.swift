@@ -115,6 +115,35 @@ final class ImageReaderTests: XCTestCase {
         XCTAssertTrue(r.stdout.contains("1x8x8; 12 train, 12 test"), r.stdout)
     }
 
+    /// The paper-scale sweep spec of docs/sweeps/ on a tiny synthetic CIFAR-format directory: the spec parses, its
+    /// points run through `solvable sweep run` (sizes shrunk by rewriting the spec's values) and merge.
+    func testPaperScaleSweepSpecRunsOnSyntheticCIFAR() throws {
+        var rng = RandomStream(seed: 2)
+        for name in ["data_batch_1.bin", "test_batch.bin"] {
+            var b = [UInt8]()
+            for r in 0..<16 { b.append(UInt8(r % 2)); for _ in 0..<3072 { b.append(UInt8(rng.index(below: 256))) } }
+            try write(name, b)
+        }
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let spec = try String(contentsOf: root.appendingPathComponent("docs/sweeps/cnn-cifar10-dmft.toml"), encoding: .utf8)
+        let tiny = ["data": "\"\(dir)\"", "train_size": "16", "test_size": "8", "train_eval_size": "8", "layers": "1", "steps": "2",
+                    "record_every": "1", "members": "2", "batch_size": "4", "eta": "0.01", "widths": "[2, 3]", "gamma0": "[1]"]
+        let lines = spec.split(separator: "\n", omittingEmptySubsequences: false).map { line -> String in
+            if line == "[parameters]" { return "[parameters]\ndownsample = \"4\"" }
+            let key = line.split(separator: "=").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+            return tiny[key].map { "\(key) = \($0)" } ?? String(line)
+        }
+        let specPath = path("spec.toml")
+        try lines.joined(separator: "\n").write(toFile: specPath, atomically: true, encoding: .utf8)
+        let out = path("runs")
+        let run = try SolvableProcess.run(["sweep", "run", specPath, "--out", out, "--shard", "0/1"])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let merge = try SolvableProcess.run(["sweep", "merge", specPath, "--out", out, "--shards", "1"])
+        XCTAssertEqual(merge.status, 0, merge.stderr)
+        let results = try String(contentsOfFile: out + "/results.csv", encoding: .utf8)
+        XCTAssertEqual(results.split(separator: "\n").count, 3, results)   // header + 2 widths x 1 gamma0
+    }
+
     func testFashionMNISTFromDebian() throws {
         guard FileManager.default.fileExists(atPath: CNNData.fashionMNISTDirectory) else {
             throw XCTSkip("Debian's dataset-fashion-mnist is not installed (`make deps`): real-data test skipped")
