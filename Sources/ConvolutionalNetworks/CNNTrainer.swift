@@ -119,7 +119,7 @@ public enum CNNTrainer {
                                            onStep: ((Int, ConvolutionalNetwork<T>) -> Void)? = nil) -> CNNHistory {
         let clock = Date()
         var net = network
-        let a = net.architecture, K = a.outputs, N = a.channels
+        let a = net.architecture, N = a.channels
         let rate = st.eta * a.gamma0 * a.gamma0 * Double(N)
         let y = targets(train.labels, classes: train.classes)
         let f0Train: [Double]? = st.centered ? evaluate(net, train, chunk: st.chunk).outputs : nil
@@ -141,22 +141,8 @@ public enum CNNTrainer {
         record(0)
         for t in 1...max(1, st.steps) where st.steps >= 1 {
             if cursor + B > train.count { perm.shuffle(using: &order); cursor = 0 }
-            let batch = perm[cursor..<(cursor + B)]
+            _ = step(&net, images: train, batch: perm[cursor..<(cursor + B)], targets: y, initial: f0Train, rate: rate, chunk: st.chunk)
             cursor += B
-            var (gw, gr) = net.zeroGradients()
-            for start in stride(from: batch.startIndex, to: batch.endIndex, by: st.chunk) {
-                let part = batch[start..<min(batch.endIndex, start + st.chunk)]
-                let (f, cache) = net.forward(train.featureMap(part, as: T.self), images: part.count)
-                var g = [T](repeating: 0, count: K * part.count)
-                for (j, i) in part.enumerated() {
-                    for k in 0..<K {
-                        let fc = Double(f[j * K + k]) - (f0Train?[i * K + k] ?? 0)
-                        g[j * K + k] = T((fc - y[i * K + k]) / Double(B))
-                    }
-                }
-                net.backward(cache, outputGradient: g, weightGradients: &gw, readoutGradient: &gr)
-            }
-            net.step(rate: rate, weightGradients: gw, readoutGradient: gr)
             onStep?(t, net)
             if recorded.contains(t) {
                 record(t)
@@ -165,6 +151,36 @@ public enum CNNTrainer {
         }
         h.seconds = Date().timeIntervalSince(clock)
         return h
+    }
+
+    /// One SGD step on the images `batch` of `images` (in chunks of `chunk`): theta -= rate grad L with
+    /// L = (1/2B) sum_i |f(x_i) - f0_i - y_i|^2. Returns the batch loss (1/B) sum_i |f_c(x_i) - y_i|^2 before the step.
+    static func step<T: CNNScalar>(_ net: inout ConvolutionalNetwork<T>, images: ImageSet, batch: ArraySlice<Int>, targets y: [Double],
+                                   initial f0: [Double]?, rate: Double, chunk: Int) -> Double {
+        let K = net.architecture.outputs, B = batch.count
+        var (gw, gr) = net.zeroGradients()
+        var loss = 0.0
+        for start in stride(from: batch.startIndex, to: batch.endIndex, by: chunk) {
+            let part = batch[start..<min(batch.endIndex, start + chunk)]
+            let (f, cache) = net.forward(images.featureMap(part, as: T.self), images: part.count)
+            var g = [T](repeating: 0, count: K * part.count)
+            for (j, i) in part.enumerated() {
+                for k in 0..<K {
+                    let e = Double(f[j * K + k]) - (f0?[i * K + k] ?? 0) - y[i * K + k]
+                    loss += e * e
+                    g[j * K + k] = T(e / Double(B))
+                }
+            }
+            net.backward(cache, outputGradient: g, weightGradients: &gw, readoutGradient: &gr)
+        }
+        net.step(rate: rate, weightGradients: gw, readoutGradient: gr)
+        return loss / Double(B)
+    }
+
+    /// `step` in single precision without centring, compiled in this module (callers elsewhere get the specialised code).
+    public static func sgdStep(_ net: inout ConvolutionalNetwork<Float>, images: ImageSet, batch: ArraySlice<Int>, targets: [Double],
+                               rate: Double, chunk: Int = 256) -> Double {
+        step(&net, images: images, batch: batch, targets: targets, initial: nil, rate: rate, chunk: chunk)
     }
 
     /// Trains every job (members in parallel on `threads` workers, BLAS single-threaded inside; each job draws from

@@ -18,7 +18,7 @@ public enum Convolution {
 
     /// col(A)[(k C + c), p] = A[c, p shifted by offset k], zero outside the image ('SAME' zero padding).
     public static func im2col<T: CNNScalar>(_ a: [T], _ s: FeatureMapShape, into col: inout [T]) {
-        let C = s.channels, H = s.height, W = s.width, rows = 9 * C
+        let C = s.channels, H = s.height, W = s.width, rows = 9 * C, offsets = Convolution.offsets
         if col.count != rows * s.positions { col = [T](repeating: 0, count: rows * s.positions) }
         a.withUnsafeBufferPointer { pa in
             col.withUnsafeMutableBufferPointer { pc in
@@ -44,7 +44,7 @@ public enum Convolution {
 
     /// The adjoint of `im2col`: A[c, q] = sum over (k, p) with p shifted by k = q of col[(k C + c), p].
     public static func col2im<T: CNNScalar>(_ col: [T], _ s: FeatureMapShape, into a: inout [T]) {
-        let C = s.channels, H = s.height, W = s.width, rows = 9 * C
+        let C = s.channels, H = s.height, W = s.width, rows = 9 * C, offsets = Convolution.offsets
         a = [T](repeating: 0, count: s.count)
         col.withUnsafeBufferPointer { pc in
             a.withUnsafeMutableBufferPointer { pa in
