@@ -90,14 +90,14 @@ public enum Convolution {
     public static func averagePool<T: CNNScalar>(_ a: [T], _ s: FeatureMapShape) -> [T] {
         let o = s.pooled, C = s.channels
         var out = [T](repeating: 0, count: o.count)
-        for b in 0..<s.images { for y in 0..<o.height { for x in 0..<o.width {
-            let dst = ((b * o.height + y) * o.width + x) * C
-            for (dy, dx) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
-                let src = ((b * s.height + 2 * y + dy) * s.width + 2 * x + dx) * C
-                for c in 0..<C { out[dst + c] += a[src + c] }
-            }
-            for c in 0..<C { out[dst + c] *= 0.25 }
-        } } }
+        a.withUnsafeBufferPointer { pa in out.withUnsafeMutableBufferPointer { po in
+            for b in 0..<s.images { for y in 0..<o.height { for x in 0..<o.width {
+                let dst = ((b * o.height + y) * o.width + x) * C
+                let s00 = ((b * s.height + 2 * y) * s.width + 2 * x) * C, s01 = s00 + C
+                let s10 = s00 + s.width * C, s11 = s10 + C
+                for c in 0..<C { po[dst + c] = 0.25 * (pa[s00 + c] + pa[s01 + c] + pa[s10 + c] + pa[s11 + c]) }
+            } } }
+        } }
         return out
     }
 
@@ -105,13 +105,14 @@ public enum Convolution {
     public static func averagePoolBackward<T: CNNScalar>(_ g: [T], _ s: FeatureMapShape) -> [T] {
         let o = s.pooled, C = s.channels
         var out = [T](repeating: 0, count: s.count)
-        for b in 0..<s.images { for y in 0..<o.height { for x in 0..<o.width {
-            let src = ((b * o.height + y) * o.width + x) * C
-            for (dy, dx) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
-                let dst = ((b * s.height + 2 * y + dy) * s.width + 2 * x + dx) * C
-                for c in 0..<C { out[dst + c] = 0.25 * g[src + c] }
-            }
-        } } }
+        g.withUnsafeBufferPointer { pg in out.withUnsafeMutableBufferPointer { po in
+            for b in 0..<s.images { for y in 0..<o.height { for x in 0..<o.width {
+                let src = ((b * o.height + y) * o.width + x) * C
+                let d00 = ((b * s.height + 2 * y) * s.width + 2 * x) * C, d01 = d00 + C
+                let d10 = d00 + s.width * C, d11 = d10 + C
+                for c in 0..<C { let v = 0.25 * pg[src + c]; po[d00 + c] = v; po[d01 + c] = v; po[d10 + c] = v; po[d11 + c] = v }
+            } } }
+        } }
         return out
     }
 

@@ -59,7 +59,7 @@ public enum CNNBench {
         var losses: [Double] = []
         let clock = Stopwatch()
         for start in stride(from: 0, to: n - B + 1, by: B) {
-            losses.append(CNNTrainer.sgdStep(&net, images: data, batch: Array(start..<(start + B))[...], targets: y, rate: rate, chunk: B))
+            losses.append(CNNTrainer.sgdStep(&net, images: data, batch: Array(start..<(start + B))[...], targets: y, rate: rate, chunk: p.integer("chunk", default: 64)))
         }
         let seconds = clock.elapsed
         // forward GEMMs, then the weight-gradient and input-gradient GEMMs (none for the first layer's input)
