@@ -144,6 +144,20 @@ final class ImageReaderTests: XCTestCase {
         XCTAssertEqual(results.split(separator: "\n").count, 3, results)   // header + 2 widths x 1 gamma0
     }
 
+    /// Both figures' settings at both scales are valid parameters of their commands (the paper scale's sizes and the
+    /// published values: N = 250, 500 and gamma0 = 1, 5, 10; N = 32 ... 256 with 5 layers and gamma0 = 0.2).
+    func testFigureSettingsAreValidParameters() throws {
+        for scale in Scale.allCases {
+            let d = try Parameters(specs: DMFTCNNTask.parameters, overrides: CNNFigures.dmftSettings(scale))
+            let f = try Parameters(specs: FluctuationsCNNTask.parameters, overrides: CNNFigures.fluctuationsSettings(scale))
+            if scale == .paper {
+                XCTAssertEqual(d.ints("widths"), [250, 500]); XCTAssertEqual(d.doubles("gamma0"), [1, 5, 10]); XCTAssertEqual(d.int("steps"), 5000)
+                XCTAssertEqual(f.ints("widths"), [32, 45, 64, 90, 128, 256]); XCTAssertEqual(f.int("layers"), 5); XCTAssertEqual(f.doubles("gamma0"), [0.2])
+                XCTAssertEqual(f.int("batch_size"), 256); XCTAssertEqual(f.int("members"), 8); XCTAssertEqual(f.int("fit_order"), 2)
+            }
+        }
+    }
+
     func testFashionMNISTFromDebian() throws {
         guard FileManager.default.fileExists(atPath: CNNData.fashionMNISTDirectory) else {
             throw XCTSkip("Debian's dataset-fashion-mnist is not installed (`make deps`): real-data test skipped")

@@ -5,8 +5,17 @@ import NumericalCore
 /// The report figures of the papers' CNN experiments (docs/cnn.md): `dmft-cnn` (Bordelon & Pehlevan 2022, final
 /// experiment) and `fluctuations-cnn` (Bordelon & Pehlevan 2023, final experiment).
 public enum CNNFigures {
-    /// CIFAR-10 for the paper scale: the directory in $SOLVABLE_CIFAR10 (Fashion-MNIST when unset).
-    static var paperData: String { ProcessInfo.processInfo.environment["SOLVABLE_CIFAR10"] ?? "fashion-mnist" }
+    /// CIFAR-10 for the paper scale: the directory in $SOLVABLE_CIFAR10.
+    static var paperData: String { ProcessInfo.processInfo.environment["SOLVABLE_CIFAR10"] ?? "" }
+
+    /// The settings for `scale`, refusing the paper scale without CIFAR-10 (its networks need 32x32 images).
+    static func checkedSettings(_ scale: Scale, _ settings: [(String, JSONValue)]) throws -> [(String, JSONValue)] {
+        if scale == .paper && paperData.isEmpty {
+            throw SolvableError.invalidParameter(name: "SOLVABLE_CIFAR10", value: "(unset)",
+                                                 allowed: "the directory of CIFAR-10's binary batches (data_batch_1.bin ... test_batch.bin): the paper scale trains on CIFAR-10 (docs/cnn.md)")
+        }
+        return settings
+    }
 
     static func parameters(_ specs: [ParameterSpec], _ values: [(String, JSONValue)]) throws -> Parameters {
         try Parameters(specs: specs, overrides: values)
@@ -58,7 +67,7 @@ public enum CNNFigures {
         name: "dmft-cnn", model: "dmft",
         title: "Mean-field CNNs on images: at fixed gamma0 the loss, accuracy and feature-kernel alignment curves agree across widths",
         quickScaleNote: "Fashion-MNIST T-shirt vs pullover at 14x14, 2 conv layers with pooling, N = 32, 64, gamma0 = 0.5, 2, 120 SGD steps, 6 seeds (paper: CIFAR-10 two classes, N = 250, 500, gamma0 = 1, 5, 10, 5000 steps)") { scale, ctx in
-            let settings = dmftSettings(scale)
+            let settings = try checkedSettings(scale, dmftSettings(scale))
             let p = try parameters(DMFTCNNTask.parameters, settings)
             let r = try CNNExperiment.run(p, ctx)
             let E = p.int("members")
@@ -89,7 +98,7 @@ public enum CNNFigures {
         name: "fluctuations-cnn", model: "fluctuations",
         title: "Finite-width CNNs on images: ensemble-mean loss depends on N (bias c0 + c1/N) and the spread across seeds shrinks with N (variance)",
         quickScaleNote: "Fashion-MNIST T-shirt vs pullover at 14x14, 2 conv layers with pooling, sqrt2-ReLU, gamma0 = 0.5, N = 16, 32, 64, 8 seeds, 120 SGD steps, fit c0 + c1/N (paper: CIFAR-10, 5 layers, N = 32 ... 256, 8 seeds, fit c0 + c1/N + c2/N^2)") { scale, ctx in
-            let settings = fluctuationsSettings(scale)
+            let settings = try checkedSettings(scale, fluctuationsSettings(scale))
             let p = try parameters(FluctuationsCNNTask.parameters, settings)
             let r = try CNNExperiment.run(p, ctx)
             let w = try CNNExperiment.widthStatistics(r, fitOrder: p.int("fit_order"))
