@@ -118,6 +118,6 @@ public enum CNNFigures {
                                          FluctuationsCNNTask.biasPlot(w), FluctuationsCNNTask.variancePlot(w)],
                                 parameters: [("data", r.data.source)] + table(settings.filter { $0.0 != "data" }) + [("precision", "float (sgemm)")],
                                 agreement: agreement, records: [r.record], tables: [("widths", w.table), ("curves", CNNExperiment.curvesTable(r))],
-                                caption: "Bias: ensemble-mean final training loss against 1/N with the weighted least-squares fit (standard errors from the fit covariance). Variance: across \(p.int("members")) seeds per width with fourth-moment standard errors. Bordelon & Pehlevan (NeurIPS 2023), final experiment; docs/cnn.md.")
+                                caption: "Panel 1 (ensemble-mean training loss per width) is descriptive and carries no verdict; the per-width slopes of log(train loss) per epoch are in the widths table (narrower networks train more slowly in the paper). Bias: ensemble-mean final training loss against 1/N with the weighted least-squares fit (standard errors from the fit covariance). Variance: across \(p.int("members")) seeds per width with fourth-moment standard errors. Bordelon & Pehlevan (NeurIPS 2023), final experiment; docs/cnn.md.")
         }
 }
