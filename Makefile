@@ -1,7 +1,7 @@
 # Solvable: two commands that work on a fresh Debian machine.
 #   make run    reproduce the papers' key figures at quick scale into out/report.html
 #   make test   run the test suite
-APT_PACKAGES := libopenblas-dev liblapacke-dev pkg-config
+APT_PACKAGES := libopenblas-dev liblapacke-dev pkg-config zlib1g-dev dataset-fashion-mnist
 SWIFT ?= swift
 
 .PHONY: deps build run test test-python test-sanitizers schema bench info clean fuzz slurm-up slurm-down

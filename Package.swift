@@ -2,10 +2,12 @@
 import PackageDescription
 
 // Layers (each imports only the layers above it):
-//   CBLAS, CLAPACKE           system libraries (Debian: libopenblas-dev, liblapacke-dev), via pkg-config
+//   CBLAS, CLAPACKE, CZlib    system libraries (Debian: libopenblas-dev, liblapacke-dev, zlib1g-dev), via pkg-config
+//                             (CZlib is imported only by Experiments' gzip reader of image files)
 //   LinearAlgebra             the only module that imports C: Matrix, BLAS/LAPACK wrappers, BLAS runtime
 //   NumericalCore             random streams, quadrature, root finding, fixed points, Solution records
 //   StructuredFeatures, SequenceMemory, MeanFieldDynamics, FiniteWidthFluctuations   one module per model
+//   ConvolutionalNetworks     mean-field CNN trainer on images (uses MeanFieldDynamics' activations)
 //   Experiments               parameters, outputs (npy/csv/json), SVG plots, report, figure registry, sweeps
 //   SolvableCLI               the `solvable` executable, a thin layer over Experiments
 let swiftSettings: [SwiftSetting] = [.swiftLanguageMode(.v5)]
@@ -24,6 +26,8 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev", "pkg-config"])]),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
+                       providers: [.apt(["zlib1g-dev", "pkg-config"])]),
         .systemLibrary(name: "CLAPACKE", path: "Sources/CLAPACKE", pkgConfig: "lapacke",
                        providers: [.apt(["liblapacke-dev", "pkg-config"])]),
         .target(name: "LinearAlgebra", dependencies: ["CBLAS", "CLAPACKE"], swiftSettings: swiftSettings),
@@ -33,9 +37,11 @@ let package = Package(
         .target(name: "MeanFieldDynamics", dependencies: ["NumericalCore", "LinearAlgebra"], swiftSettings: swiftSettings),
         .target(name: "FiniteWidthFluctuations", dependencies: ["MeanFieldDynamics", "NumericalCore", "LinearAlgebra"],
                 swiftSettings: swiftSettings),
+        .target(name: "ConvolutionalNetworks", dependencies: ["MeanFieldDynamics", "NumericalCore", "LinearAlgebra"],
+                swiftSettings: swiftSettings),
         .target(name: "Experiments",
                 dependencies: ["NumericalCore", "LinearAlgebra", "StructuredFeatures", "SequenceMemory",
-                               "MeanFieldDynamics", "FiniteWidthFluctuations"],
+                               "MeanFieldDynamics", "FiniteWidthFluctuations", "ConvolutionalNetworks", "CZlib"],
                 swiftSettings: swiftSettings),
         .target(name: "Solvable", dependencies: ["Experiments"], swiftSettings: swiftSettings),
         .executableTarget(name: "SolvableCLI",
@@ -51,6 +57,7 @@ let package = Package(
         .testTarget(name: "StructuredFeaturesTests", dependencies: ["SolvableTestSupport", "StructuredFeatures", "Experiments"], swiftSettings: swiftSettings),
         .testTarget(name: "SequenceMemoryTests", dependencies: ["SolvableTestSupport", "SequenceMemory", "Experiments"], swiftSettings: swiftSettings),
         .testTarget(name: "MeanFieldDynamicsTests", dependencies: ["SolvableTestSupport", "MeanFieldDynamics", "Experiments"], swiftSettings: swiftSettings),
+        .testTarget(name: "ConvolutionalNetworksTests", dependencies: ["SolvableTestSupport", "ConvolutionalNetworks", "MeanFieldDynamics", "Experiments"], swiftSettings: swiftSettings),
         .testTarget(name: "FiniteWidthFluctuationsTests", dependencies: ["SolvableTestSupport", "FiniteWidthFluctuations", "MeanFieldDynamics", "Experiments"], swiftSettings: swiftSettings),
     ]
 )

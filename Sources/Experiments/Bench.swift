@@ -39,7 +39,7 @@ public struct BenchResult: Sendable {
 
 extension Registry {
     public static var benchCases: [BenchCase] {
-        FeaturesBench.cases + MemoryBench.cases + DMFTBench.cases + FluctuationsBench.cases
+        FeaturesBench.cases + MemoryBench.cases + DMFTBench.cases + FluctuationsBench.cases + CNNBench.cases
     }
 }
 

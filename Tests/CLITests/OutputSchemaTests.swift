@@ -42,6 +42,10 @@ import Testing
         (["fluctuations", "ensemble", "--model", "online", "--steps", "4", "--width", "8", "--members", "4"], 0),
         (["fluctuations", "compare", "--activation", "linear", "--gamma0s", "1", "--widths", "16,32,64", "--members", "8",
           "--steps", "6", "--eval-time", "3"], 0),
+        (["dmft", "cnn", "--train-size", "40", "--test-size", "20", "--train-eval-size", "20", "--downsample", "4", "--widths", "4,6",
+          "--gamma0", "1", "--layers", "1", "--steps", "2", "--record-every", "1", "--members", "2", "--batch-size", "8", "--eta", "0.1"], 0),
+        (["fluctuations", "cnn", "--train-size", "40", "--test-size", "20", "--train-eval-size", "20", "--downsample", "4", "--widths", "4,6,8", "--members", "4",
+          "--layers", "1", "--steps", "2", "--record-every", "1", "--batch-size", "8", "--eta", "0.1"], 0),
         (["fluctuations", "compare", "--activation", "tanh", "--gamma0s", "1", "--widths", "16,32", "--members", "8",
           "--steps", "6", "--eval-time", "3", "--quadrature-order", "8"], 4),   // 8 members at order 8: exit 4
     ]
