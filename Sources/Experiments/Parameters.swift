@@ -253,7 +253,9 @@ public func parseParameterFlags(_ raw: [String], specs: [ParameterSpec]) throws 
             continue
         }
         if isBool(name) {
-            if k + 1 < raw.count, ["true", "false"].contains(raw[k + 1].lowercased()) {
+            // a bare flag means true; a following token that is not a flag is its value (validated later, so
+            // `--log-axes maybe` is refused naming log_axes)
+            if k + 1 < raw.count, !raw[k + 1].hasPrefix("--") {
                 out.append((name, .string(raw[k + 1]))); k += 2
             } else { out.append((name, .bool(true))); k += 1 }
             continue
@@ -261,7 +263,7 @@ public func parseParameterFlags(_ raw: [String], specs: [ParameterSpec]) throws 
         if name.hasPrefix("no-") && isBool(String(name.dropFirst(3))) {
             name = String(name.dropFirst(3)); out.append((name, .bool(false))); k += 1; continue
         }
-        guard k + 1 < raw.count, !(raw[k + 1].hasPrefix("--") && raw[k + 1].count > 2 && Double(raw[k + 1]) == nil) else {
+        guard k + 1 < raw.count, raw[k + 1] != "--", !(raw[k + 1].hasPrefix("--") && raw[k + 1].count > 2 && Double(raw[k + 1]) == nil) else {
             throw SolvableError.invalidParameter(name: Parameters.canonical(name), value: "(missing)", allowed: "a value after --\(name)")
         }
         out.append((name, .string(raw[k + 1])))

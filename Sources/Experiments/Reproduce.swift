@@ -38,22 +38,7 @@ public enum Reproduce {
             var files: [String] = []
             do {
                 var r = try spec.run(scale, figContext)
-                Plot.layOut(&r.panels)
-                var dataFiles: [String] = []
-                func put(_ name: String, _ data: Data) throws { try dir.write(name, data); files.append(name) }
-                for (i, p) in r.panels.enumerated() {
-                    try put("\(spec.name)-\(i + 1).svg", Data(p.svg().utf8))
-                    if let a = p.heatmapArray() {
-                        let name = "\(spec.name)-\(i + 1).npy"
-                        try put(name, NPY.encode(a)); dataFiles.append(name)
-                    } else if let t = p.dataTable() {
-                        let name = "\(spec.name)-\(i + 1)-data.csv"
-                        try put(name, Data(CSV.encode(t).utf8)); dataFiles.append(name)
-                    }
-                }
-                try put("plot_\(spec.name).py", Data(PlotScript.python(figure: spec.name, title: spec.title, caption: r.caption,
-                                                                       panels: r.panels, dataFiles: dataFiles).utf8))
-                for (name, t) in r.tables { try put("\(spec.name)-\(name).csv", Data(CSV.encode(t).utf8)) }
+                for (name, data) in figureFiles(spec, &r) { try dir.write(name, data); files.append(name) }
                 entry = ReportEntry(spec: spec, result: r, error: nil, wallSeconds: fc.elapsed)
                 let agreement = r.agreement.map { "\($0.statistic) = \(Plot.tickText($0.value)) [\($0.passed ? "pass" : "FAIL")]" }.joined(separator: "; ")
                 context.log("  \(spec.name): \(agreement), status \(r.status.rawValue), \(String(format: "%.1f", fc.elapsed)) s")
@@ -87,5 +72,26 @@ public enum Reproduce {
         ])
         try dir.commit(manifest: summary)
         return sections
+    }
+
+    /// Every file of one figure: its SVG panels (laid out for the report page), each panel's plotted data (CSV of
+    /// every series with its standard errors, or the heatmap as .npy), `plot_<figure>.py` that redraws it with
+    /// matplotlib, and the figure's tables. `reproduce` and the sweep form of it (`reproduce figure`) write the same.
+    public static func figureFiles(_ spec: FigureSpec, _ r: inout FigureResult) -> [(name: String, data: Data)] {
+        Plot.layOut(&r.panels)
+        var files: [(name: String, data: Data)] = []
+        var dataFiles: [String] = []
+        for (i, p) in r.panels.enumerated() {
+            files.append(("\(spec.name)-\(i + 1).svg", Data(p.svg().utf8)))
+            if let a = p.heatmapArray() {
+                dataFiles.append("\(spec.name)-\(i + 1).npy"); files.append((dataFiles.last!, NPY.encode(a)))
+            } else if let t = p.dataTable() {
+                dataFiles.append("\(spec.name)-\(i + 1)-data.csv"); files.append((dataFiles.last!, Data(CSV.encode(t).utf8)))
+            }
+        }
+        files.append(("plot_\(spec.name).py", Data(PlotScript.python(figure: spec.name, title: spec.title, caption: r.caption,
+                                                                      panels: r.panels, dataFiles: dataFiles).utf8)))
+        for (name, t) in r.tables { files.append(("\(spec.name)-\(name).csv", Data(CSV.encode(t).utf8))) }
+        return files
     }
 }

@@ -200,7 +200,7 @@ import Testing
 
     @Test func nanInTargetsIsNamedAsTargets() throws {
         let dir = try scratchDirectory("nan-targets")
-        try write("0.1,0.2\n0.3,0.4\n", dir + "/X.csv"); try write("1\nnan\n", dir + "/y.csv")
+        try write("0.1,0.2\n0.3,0.4\n0.5,0.7\n", dir + "/X.csv"); try write("1\nnan\n1\n", dir + "/y.csv")
         let r = try solvable(["dmft", "solve", "--inputs", dir + "/X.csv", "--targets", dir + "/y.csv", "--quiet"])
         #expect(r.status == 2 && r.stderr.contains("'targets'") && r.stderr.contains("row 1"))
     }

@@ -35,13 +35,14 @@ public enum ReproduceFigureTask: ComputeTask {
         let spec = Registry.figure(p.string("figure"))!
         var ctx = context
         ctx.seed = mixWords([UInt64(p.int("base_seed")), stableHash(spec.name)])   // as Reproduce.run
-        let r = try spec.run(Scale(rawValue: p.string("scale"))!, ctx)
+        var r = try spec.run(Scale(rawValue: p.string("scale"))!, ctx)
+        let files = Reproduce.figureFiles(spec, &r)
         let records = try JSONValue.parse(json: String(decoding: coder.0.encode(r.records), as: UTF8.self))
         var out = TaskOutput(summary: .object([
             ("passed", .bool(r.passed)),
             ("report", .object([
                 ("panels", .array(r.panels.map { .string($0.svg()) })),
-                ("tables", .object(r.tables.map { ($0.name, .string(CSV.encode($0.table))) })),
+                ("files", .object(files.map { ($0.name, .string($0.data.base64EncodedString())) })),
                 ("parameters", .array(r.parameters.map { .array([.string($0.0), .string($0.1)]) })),
                 ("caption", .string(r.caption)),
                 ("records", records),
@@ -68,8 +69,9 @@ public enum ReproduceFigureTask: ComputeTask {
             }
             var result = FigureResult(panels: [], parameters: parameters, agreement: agreement, records: records, caption: SweepMerge.text(rep["caption"]))
             if case .array(let panels)? = rep["panels"] { result.renderedPanels = panels.map { SweepMerge.text($0) } }
-            for (i, svg) in (result.renderedPanels ?? []).enumerated() { try dir.write("\(spec.name)-\(i + 1).svg", text: svg) }
-            if case .object(let tables)? = rep["tables"] { for (name, csv) in tables { try dir.write("\(spec.name)-\(name).csv", text: SweepMerge.text(csv)) } }
+            if case .object(let files)? = rep["files"] {   // the figure's files as `reproduce` writes them
+                for (name, b64) in files { if let data = Data(base64Encoded: SweepMerge.text(b64)) { try dir.write(name, data) } }
+            }
             entries.append(ReportEntry(spec: spec, result: result, error: nil, wallSeconds: r["wall_seconds"]?.doubleValue ?? 0))
         }
         try dir.write("report.html", text: Report.html(entries: entries, scale: scale, totalSeconds: entries.map(\.wallSeconds).reduce(0, +)))
