@@ -224,7 +224,7 @@ public enum DMFTCNNTask: ComputeTask {
     Data: Fashion-MNIST from Debian by default, CIFAR-10 with --data DIR (docs/cnn.md).
     """
     public static let examples = [
-        "solvable dmft cnn --widths 16,32 --gamma0 1,4 --downsample 2 --layers 2 --steps 30 --members 2 --train-size 256 --test-size 128",
+        "solvable dmft cnn --widths 16,32 --gamma0 1,4 --downsample 2 --layers 2 --steps 30 --record-every 5 --members 2 --train-size 256 --test-size 128",
         "solvable dmft cnn --data ~/cifar-10-batches-bin --classes 0,1 --widths 250,500 --gamma0 1,5,10 --eta 2e-4 --batch-size 250 --steps 5000",
     ]
     public static let parameters: [ParameterSpec] = CNNData.parameters + CNNExperiment.networkParameters(
@@ -268,7 +268,7 @@ public enum FluctuationsCNNTask: ComputeTask {
     standard errors; the variance across seeds is fitted as log Var = a + b log N (b = -1 for O(1/N) fluctuations).
     """
     public static let examples = [
-        "solvable fluctuations cnn --widths 16,32 --members 4 --downsample 2 --layers 2 --steps 30 --train-size 256",
+        "solvable fluctuations cnn --widths 16,24,32 --members 4 --downsample 2 --layers 2 --steps 30 --record-every 5 --train-size 256",
         "solvable fluctuations cnn --data ~/cifar-10-batches-bin --classes 0,1,2,3,4,5,6,7,8,9 --layers 5 --widths 32,45,64,90,128,256 --members 8 --fit-order 2",
     ]
     public static let parameters: [ParameterSpec] = CNNData.parameters + CNNExperiment.networkParameters(
