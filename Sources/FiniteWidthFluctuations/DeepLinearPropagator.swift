@@ -219,6 +219,11 @@ public struct DeepLinearPropagator {
     /// N Var Delta(t) and N Var K(t) (and <K(t)>) from Sigma = -[grad^2 S]^{-1} at the saddle. Memory: the dense
     /// Hessian and its finite-difference columns take about 16 n^2 bytes; refused above `memoryCap`.
     public func fluctuations(step: Double = 1e-5, memoryCap: Int = 2 << 30, maxIterations: Int = 2000, tolerance: Double = 1e-13) throws -> (delta: [Double], kernel: [Double], varDelta: [Double], varKernel: [Double], record: ConvergenceRecord) {
+        // single-threaded BLAS/LAPACK (the saddle's Newton solves): the same numbers for any thread count
+        try BLASRuntime.serial { try fluctuationsSerial(step: step, memoryCap: memoryCap, maxIterations: maxIterations, tolerance: tolerance) }
+    }
+
+    func fluctuationsSerial(step: Double, memoryCap: Int, maxIterations: Int, tolerance: Double) throws -> (delta: [Double], kernel: [Double], varDelta: [Double], varKernel: [Double], record: ConvergenceRecord) {
         let n = variableCount
         if n * n * 8 * 2 > memoryCap {
             throw SolvableError.insufficientMemory(needed: n * n * 16, available: memoryCap, hint: "reduce steps or depth (n = \(n) variables)")

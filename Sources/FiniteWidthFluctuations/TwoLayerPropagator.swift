@@ -107,7 +107,7 @@ extension TwoLayerProblem {
             let quadrature = options.quadratureOrder != nil && P == 1 && Q <= 2
             let sites = quadrature ? MemoryBudget.product(options.quadratureOrder ?? 0, options.quadratureOrder ?? 0, Q == 2 ? options.testQuadratureOrder : 1)
                                    : options.samples
-            let slices = max(1, 4 * ThreadPolicy.threads) + 1
+            let slices = 16 + 1
             let tp = MemoryBudget.product(T, P)
             let perSite = MemoryBudget.sum(MemoryBudget.product(4, T, Q), MemoryBudget.product(T, np), Q + 3)
             let acc = MemoryBudget.product(slices, MemoryBudget.sum(MemoryBudget.product(T, Q), MemoryBudget.product(T, np)), tp)
@@ -158,7 +158,9 @@ extension TwoLayerProblem {
         // Sensitivities: all quadrature nodes, or the first S_J Monte Carlo paths (weights renormalized).
         let SJ = useQuadrature ? S : options.jacobianSamples
         let wJ = useQuadrature ? 1.0 : Double(S) / Double(SJ)
-        let slices = max(1, min(SJ, 4 * ThreadPolicy.threads))
+        // a fixed partition of the sites (not one per thread): the sum of the slices' parts, reduced in slice order,
+        // is then the same for any thread count
+        let slices = max(1, min(SJ, 16))
         let TP = T * P
         let cp = cOverP, kx = inputKernel.storage
         let parts: [[Double]] = ThreadPolicy.parallelMap(slices) { w in

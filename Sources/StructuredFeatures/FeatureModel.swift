@@ -29,11 +29,12 @@ public enum CovarianceSpec: Sendable, Equatable {
         var r = RandomStream(seed: seed, purpose: "haar")
         var g = Matrix(rows: n, cols: n)
         for j in 0..<n { for i in 0...j { let x = r.gaussian(); g[i, j] = x; g[j, i] = x } }
-        var q = try LAPACK.symmetricEigen(g).vectors
+        // single-threaded BLAS/LAPACK: OpenBLAS's threaded kernels round differently for different thread counts
+        var q = try BLASRuntime.serial { try LAPACK.symmetricEigen(g).vectors }
         for j in 0..<n where r.rademacher() < 0 { for i in 0..<n { q[i, j] = -q[i, j] } }
         var qd = q
         for j in 0..<n { for i in 0..<n { qd[i, j] *= eigenvalues[j] } }
-        var m = BLAS.gemm(qd, q, transposeB: true)
+        var m = BLASRuntime.serial { BLAS.gemm(qd, q, transposeB: true) }
         m.symmetrize(fromUpper: true)
         return .matrix(m)
     }
@@ -107,7 +108,7 @@ public enum CovarianceSpec: Sendable, Equatable {
             guard mat.rows == m, mat.cols == m else {
                 throw SolvableError.invalidParameter(name: name, value: "a \(mat.rows)x\(mat.cols) matrix", allowed: "a \(m)x\(m) symmetric matrix")
             }
-            let values = try LAPACK.symmetricEigen(mat, vectors: false).values
+            let values = try BLASRuntime.serial { try LAPACK.symmetricEigen(mat, vectors: false).values }   // thread-count independent
             return try Spectrum(eigenvalues: values, name: name, fromEigensolver: true)
         case .powerOfData(let p):
             guard let data, p.isFinite, abs(p) <= 20 else {
@@ -321,7 +322,7 @@ public struct FeatureModel: Sendable {
             }
             let r0 = s0.map { $0.squareRoot() }
             let k = Matrix(rows: n, cols: n) { i, j in r0[i] * m[i, j] * r0[j] }
-            let (values, u) = try LAPACK.symmetricEigen(k)
+            let (values, u) = try BLASRuntime.serial { try LAPACK.symmetricEigen(k) }   // thread-count independent
             let c1 = try Spectrum(eigenvalues: values, name: "first_layer", fromEigensolver: true)
             let beta = BLAS.gemv(u, (0..<n).map { r0[$0] * teacher[$0] }, transpose: true)
             first = try ProjectedTeacher(spectrum: c1, beta2: beta.map { $0 * $0 })

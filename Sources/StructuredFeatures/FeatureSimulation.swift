@@ -66,10 +66,11 @@ public struct FeatureSimulator: Sendable {
         sqrtSigma1 = r.firstLayer.map { $0.eigenvalues(count: model.inputDimension).map { $0.squareRoot() } }
         if let m = r.firstLayerMatrix {
             // symmetric square root V diag(√max(λ, 0)) Vᵀ (negative rounding eigenvalues clamped, spec §6)
-            let (values, v) = try LAPACK.symmetricEigen(m)
+            // single-threaded BLAS/LAPACK, so the result does not depend on the thread count
+            let (values, v) = try BLASRuntime.serial { try LAPACK.symmetricEigen(m) }
             var vs = v
             for j in 0..<values.count { let f = max(0, values[j]).squareRoot(); for i in 0..<vs.rows { vs[i, j] *= f } }
-            var root = BLAS.gemm(vs, v, transposeB: true)
+            var root = BLASRuntime.serial { BLAS.gemm(vs, v, transposeB: true) }
             root.symmetrize(fromUpper: true)
             sqrtSigma1Matrix = root
         } else {

@@ -292,6 +292,80 @@ import Testing
     }
 }
 
+/// Generated bad input for the flags every command shares (parsed by swift-argument-parser, not by the
+/// parameter declarations) and for sweep specs: every case ends with exit 0 or 2 (never the parser's 64, a crash
+/// or a runtime failure), and a refusal is one "error:" line.
+@Suite struct CommonFlagFuzzTests {
+    static let values = ["", "abc", "-1", "0", "1e3", "nan", "--", "99999999999999999999999", "1.5", " ", "-", "💥", "3"]
+    static let flags = ["--seed", "--threads", "--out", "--config"]
+
+    @Test func commonFlagsNeverLeakParserExitCodes() throws {
+        var rng = RandomStream(seed: 2026)
+        let dir = try scratchDirectory("fuzz-common")
+        var counts: [Int32: Int] = [:]
+        for k in 0..<60 {
+            var args = ["core", "quadrature", "--gains", "1", "--samples", "100", "--order", "8", "--quiet"]
+            for _ in 0..<(1 + rng.index(below: 2)) {
+                let f = Self.flags[rng.index(below: Self.flags.count)]
+                let v = Self.values[rng.index(below: Self.values.count)]
+                args += rng.index(below: 5) == 0 ? [f] : [f, f == "--out" && v == "3" ? dir + "/o\(k)" : v]
+            }
+            let r = try solvable(args)
+            counts[r.status, default: 0] += 1
+            #expect(r.status == 0 || r.status == 2, "\(args): exit \(r.status) \(r.stderr)")
+            if r.status == 2 { #expect(r.stderr.hasPrefix("error:") || r.stderr.contains("\nerror:"), "\(args): \(r.stderr)") }
+        }
+        #expect((counts[2] ?? 0) > 0)
+    }
+
+    @Test func mutatedSweepSpecsAreRefusedCleanly() throws {
+        var rng = RandomStream(seed: 7)
+        let dir = try scratchDirectory("fuzz-spec")
+        let base = ["command = \"core quadrature\"", "[parameters]", "samples = 100", "[grid]", "order = [8, 16]",
+                    "[logspace]", "gains = { start = 0.5, stop = 2, num = 2 }"]
+        let edits = ["seed = 3", "out = \"x\"", "order = []", "samples = -1", "gains = { start = 0, stop = 2, num = 2 }",
+                     "order = [8, 16, nan]", "[grid", "bogus = 1", "order = [" + Array(repeating: "8", count: 400).joined(separator: ",") + "]",
+                     "samples = \"abc\"", "command = \"nope\"", "gains = { start = 1, stop = 2, num = 100000000 }"]
+        for k in 0..<30 {
+            var lines = base
+            let e = edits[rng.index(below: edits.count)]
+            lines.insert(e, at: 1 + rng.index(below: lines.count - 1))
+            let spec = dir + "/spec\(k).toml"
+            try lines.joined(separator: "\n").write(toFile: spec, atomically: true, encoding: .utf8)
+            let r = try solvable(["sweep", "plan", spec])
+            #expect(r.status == 0 || r.status == 2, "\(e): exit \(r.status) \(r.stderr)")
+        }
+    }
+}
+
+/// README promises bitwise-identical numbers for --threads 1 and 2: one command per model and option family.
+@Suite struct ThreadDeterminismTests {
+    static func withoutTimings(_ v: JSONValue) -> JSONValue {
+        switch v {
+        case .object(let kv): return .object(kv.filter { !$0.0.contains("second") && !$0.0.contains("time") }.map { ($0.0, withoutTimings($0.1)) })
+        case .array(let xs): return .array(xs.map(withoutTimings))
+        default: return v
+        }
+    }
+
+    @Test(arguments: [
+        ["features", "compare", "--first-layer", "haar:power_law:1", "--n0", "60", "--widths", "30", "--samples", "20,40", "--trials", "4"],
+        ["fluctuations", "theory", "--model", "two-layer", "--steps", "12", "--quadrature-order", "8"],
+        ["fluctuations", "theory", "--model", "deep-linear", "--depth", "2", "--steps", "6"],
+        ["fluctuations", "ensemble", "--model", "two-layer", "--members", "8"],
+        ["memory", "simulate", "--neurons", "40", "--patterns", "6"],
+        ["dmft", "solve", "--activation", "tanh", "--depth", "1", "--points", "3", "--steps", "4", "--samples", "200"],
+    ])
+    func oneAndTwoThreadsAgreeBitwise(_ args: [String]) throws {
+        let a = try solvable(args + ["--json", "--quiet", "--threads", "1"])
+        let b = try solvable(args + ["--json", "--quiet", "--threads", "2"])
+        #expect(a.status == b.status, "\(args)")
+        let ra = Self.withoutTimings(try JSONValue.parse(json: a.stdout)["result"] ?? .null)
+        let rb = Self.withoutTimings(try JSONValue.parse(json: b.stdout)["result"] ?? .null)
+        #expect(ra == rb, "\(args): results differ between 1 and 2 threads")
+    }
+}
+
 @Suite struct DigestTests {
     @Test func sha256KnownAnswers() {
         #expect(SHA256Digest.hex(Data()) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
