@@ -132,6 +132,10 @@ public enum KernelComparison {
 
     /// Alignment of the full (T, n, T, n) kernels of layer `l` (G tiled where sample independent).
     public static func alignment(_ a: KernelTrajectory, _ b: KernelTrajectory, layer l: Int, kernel: Kernel) -> Double {
+        // a trajectory cut short (a diverged solve keeps the steps before the blow-up) has no kernel to compare:
+        // NaN, which the finiteness gate reports, instead of a trap
+        guard a.kernelPhi.count >= l, b.kernelPhi.count >= l,
+              a.kernelPhi[l - 1].storage.count == b.kernelPhi[l - 1].storage.count else { return .nan }
         switch kernel {
         case .phi: return Statistics.alignment(a.kernelPhi[l - 1].storage, b.kernelPhi[l - 1].storage)
         case .g:

@@ -249,6 +249,13 @@ import Testing
         #expect(r.status == 2 && r.stderr.utf8.count < 2_000)
     }
 
+    @Test func aDivergedDeepTheoryDoesNotTrapTheComparison() throws {
+        // found by scripts/adversarial.py (`--depth 0x10` reads as 16): the cut-short theory trajectory met a
+        // precondition in the kernel alignment (SIGILL); now the comparison is NaN and the run exits 3
+        let r = try solvable(["dmft", "compare", "--depth", "12", "--quiet"])
+        #expect(r.status == 3, "status \(r.status): \(r.stderr.suffix(300))")
+    }
+
     @Test func extremeCapacityInputDoesNotTrap() throws {
         let r = try solvable(["memory", "capacity", "--neurons", "1000", "--degrees", "40", "--trials", "10", "--quiet"],
                              environment: ["SOLVABLE_MEMORY_LIMIT": "1G"])
