@@ -148,8 +148,11 @@ enum DMFTCommon {
         }
         var options = monteCarloOptions(p)
         options.checkpoint = checkpoint
-        let s = try NonlinearDMFT.solve(pr, options: options, seed: ctx.seed, threads: ctx.threads,
-                                        progress: { r in ctx.log("iteration \(r.iteration): rho = \(r.residual)") }, log: ctx.log)
+        var last = 0.0   // the per-iteration time (progress runs on the solving thread, one report at a time)
+        let s = try NonlinearDMFT.solve(pr, options: options, seed: ctx.seed, threads: ctx.threads, progress: { r in
+            ctx.log("iteration \(r.iteration): rho = \(r.residual), \(String(format: "%.2f", r.elapsed - last)) s")
+            last = r.elapsed
+        }, log: ctx.log)
         return TheorySolution(trajectory: s.trajectory, record: s.record, solver: "alternating Monte Carlo (S = \(p.int("samples")))",
                               lossSE: p.int("replicas") > 1 ? s.lossStandardError : nil)
     }
