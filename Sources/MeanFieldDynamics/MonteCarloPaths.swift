@@ -67,16 +67,15 @@ extension NonlinearDMFT {
     /// rounding error, ~1e-6 relative, is far below the Monte Carlo error ~1/sqrt(S) of the averages (measured in
     /// MonteCarloTests), and sgemm runs at twice the rate of dgemm. The path sums are accumulated in Double.
     ///
-    /// Paths run in batches of `batch`: the operators M and N are shared, so the Jacobians of a batch sit side by
-    /// side (column c nb + p is source c of path p) and every product is one gemm over the whole batch (the
-    /// per-step products have only n rows; batching gives them nb times more columns per packed panel of M).
+    /// One path at a time: its three (T n)^2 Jacobians (3 MB at T n = 500 in single precision) stay in cache.
+    /// Batching paths side by side into one gemm per batch (M and N are shared) was measured slower (8 paths:
+    /// 1.6x, 16: 2.9x on the bench case), the working set then streams from memory.
     static func responses<Scalar: ResponseScalar>(fields f: Fields, M: Matrix, N: Matrix, act: Activation, S: Int, T: Int, n: Int,
-                                                  wantA: Bool, wantB: Bool, threads: Int, precision: Scalar.Type,
-                                                  batch: Int = 8) -> (a: Matrix, b: Matrix) {
+                                                  wantA: Bool, wantB: Bool, threads: Int, precision: Scalar.Type) -> (a: Matrix, b: Matrix) {
         let tn = T * n
-        // Paths are summed in fixed chunks (chunk c holds paths c*chunk ..< (c+1)*chunk), each chunk sequentially in
-        // fixed batches, and the chunk sums are added in chunk order, so the result does not depend on the number of
-        // threads. Chunks run `workers` at a time, so memory stays at `workers` accumulators.
+        // Paths are summed in fixed chunks (chunk c holds paths c*chunk ..< (c+1)*chunk), each chunk sequentially,
+        // and the chunk sums are added in chunk order, so the result does not depend on the number of threads.
+        // Chunks run `workers` at a time, so memory stays at `workers` accumulators.
         let chunk = 32
         let chunks = (S + chunk - 1) / chunk
         let workers = max(1, min(threads, chunks))
@@ -84,32 +83,24 @@ extension NonlinearDMFT {
         let inv = 1 / Double(S)
         let mS = M.storage.map { Scalar($0) }, nS = N.storage.map { Scalar($0) }
         let bt = max(1, min(T, 96 / max(1, n)))
-        let maxBatch = max(1, min(batch, chunk, S))
         var firstChunk = 0
         while firstChunk < chunks {
         let round = min(workers, chunks - firstChunk)
         let parts: [(Matrix, Matrix)] = ThreadPolicy.parallelMap(round, threads: round) { w in
             var accA = Matrix(rows: wantA ? tn : 0, cols: wantA ? tn : 0)
             var accB = Matrix(rows: wantB ? tn : 0, cols: wantB ? tn : 0)
-            // Entries a path never writes (J(t, s) for s beyond t's time) stay zero from here on, as long as the
-            // batch width (the layout) does not change.
-            var jh = [Scalar](repeating: 0, count: tn * tn * maxBatch), jg = jh, dj = jh
-            var jz = [Scalar](repeating: 0, count: bt * n * tn * maxBatch)
-            var d1 = [Scalar](repeating: 0, count: tn * maxBatch), d2 = d1
-            var layout = maxBatch
+            // Entries a path never writes (J(t, s) for s beyond t's time) stay zero from here on.
+            var jh = [Scalar](repeating: 0, count: tn * tn), jg = jh, dj = jh
+            var jz = [Scalar](repeating: 0, count: bt * n * tn)
+            var d1 = [Scalar](repeating: 0, count: tn), d2 = d1
             var path = (firstChunk + w) * chunk
             let lastPath = min(S, path + chunk)
             while path < lastPath {
-                let nb = min(maxBatch, lastPath - path)
-                if nb != layout {
-                    for i in 0..<jh.count { jh[i] = 0; jg[i] = 0; dj[i] = 0 }
-                    layout = nb
+                for j in 0..<tn {
+                    let hv = f.h.storage[j * S + path]
+                    d1[j] = Scalar(act.derivative(hv))
+                    d2[j] = Scalar(act.secondDerivative(hv) * f.z.storage[j * S + path])
                 }
-                for p in 0..<nb { for j in 0..<tn {
-                    let hv = f.h.storage[j * S + path + p]
-                    d1[p * tn + j] = Scalar(act.derivative(hv))
-                    d2[p * tn + j] = Scalar(act.secondDerivative(hv) * f.z.storage[j * S + path + p])
-                } }
                 for mode in 0..<2 {
                     if mode == 0 && !wantA { continue }
                     if mode == 1 && !wantB { continue }
@@ -120,6 +111,8 @@ extension NonlinearDMFT {
                     jg.withUnsafeMutableBufferPointer { jgp in
                     dj.withUnsafeMutableBufferPointer { djp in
                     jz.withUnsafeMutableBufferPointer { jzp in
+                    d1.withUnsafeBufferPointer { d1p in
+                    d2.withUnsafeBufferPointer { d2p in
                         let m0 = mp.baseAddress!, n0 = np.baseAddress!, jh0 = jhp.baseAddress!, jg0 = jgp.baseAddress!
                         let dj0 = djp.baseAddress!, jz0 = jzp.baseAddress!
                         // Blocked in time (blocks of `bt` steps): the contributions of all earlier blocks to a
@@ -128,58 +121,53 @@ extension NonlinearDMFT {
                         // by step. Columns beyond a row's time are zero by causality and are skipped.
                         for t0 in stride(from: 0, to: T, by: bt) {
                             let t1 = min(T, t0 + bt), R0 = t0 * n, R1 = t1 * n, bn = R1 - R0
-                            for j in 0..<(R1 * nb) { for i in R0..<R1 { jhp[j * tn + i] = 0 } }
-                            for j in 0..<(R1 * nb) { for i in 0..<bn { jzp[j * bn + i] = 0 } }
-                            for p in 0..<nb {
-                                if !isR { for i in R0..<R1 { jhp[(i * nb + p) * tn + i] = 1 } }
-                                else { for i in 0..<bn { jzp[((R0 + i) * nb + p) * bn + i] = 1 } }
-                            }
+                            // the staircase below writes the columns of earlier sources (beta = 0); the block's own
+                            // sources start from zero and the identity
+                            for j in R0..<R1 { for i in R0..<R1 { jhp[j * tn + i] = 0 } }
+                            for j in R0..<R1 { for i in 0..<bn { jzp[j * bn + i] = 0 } }
+                            if !isR { for i in R0..<R1 { jhp[i * tn + i] = 1 } } else { for i in 0..<bn { jzp[(R0 + i) * bn + i] = 1 } }
                             // J(k, c) = 0 for time(k) < time(c): column block [C0, C1) needs rows k >= C0 only
                             for C0 in stride(from: 0, to: R0, by: bn) {
                                 let C1 = min(R0, C0 + bn)
-                                Scalar.gemm(m: bn, n: (C1 - C0) * nb, k: R0 - C0, m0 + C0 * tn + R0, lda: tn,
-                                            jg0 + C0 * nb * tn + C0, ldb: tn, jh0 + C0 * nb * tn + R0, ldc: tn)
-                                Scalar.gemm(m: bn, n: (C1 - C0) * nb, k: R0 - C0, n0 + C0 * tn + R0, lda: tn,
-                                            dj0 + C0 * nb * tn + C0, ldb: tn, jz0 + C0 * nb * bn, ldc: bn)
+                                Scalar.gemm(m: bn, n: C1 - C0, k: R0 - C0, m0 + C0 * tn + R0, lda: tn,
+                                            jg0 + C0 * tn + C0, ldb: tn, jh0 + C0 * tn + R0, ldc: tn, beta: 0)
+                                Scalar.gemm(m: bn, n: C1 - C0, k: R0 - C0, n0 + C0 * tn + R0, lda: tn,
+                                            dj0 + C0 * tn + C0, ldb: tn, jz0 + C0 * bn, ldc: bn, beta: 0)
                             }
                             for t in t0..<t1 {
                                 let r0 = t * n, cols = (t + 1) * n, zr = r0 - R0
                                 if t > t0 {
-                                    Scalar.gemm(m: n, n: r0 * nb, k: r0 - R0, m0 + R0 * tn + r0, lda: tn,
-                                                jg0 + R0, ldb: tn, jh0 + r0, ldc: tn)
+                                    Scalar.gemm(m: n, n: r0, k: r0 - R0, m0 + R0 * tn + r0, lda: tn,
+                                                jg0 + R0, ldb: tn, jh0 + r0, ldc: tn, beta: 1)
                                 }
-                                for j in 0..<(cols * nb) {
-                                    let dp = (j % nb) * tn + r0
-                                    for i in 0..<n { djp[j * tn + r0 + i] = d1[dp + i] * jhp[j * tn + r0 + i] }
+                                for j in 0..<cols {
+                                    let c = j * tn + r0
+                                    for i in 0..<n { djp[c + i] = d1p[r0 + i] * jhp[c + i] }
                                 }
-                                Scalar.gemm(m: n, n: cols * nb, k: cols - R0, n0 + R0 * tn + r0, lda: tn,
-                                            dj0 + R0, ldb: tn, jz0 + zr, ldc: bn)
-                                for j in 0..<(cols * nb) {
-                                    let dp = (j % nb) * tn + r0
-                                    for i in 0..<n {
-                                        jgp[j * tn + r0 + i] = d2[dp + i] * jhp[j * tn + r0 + i] + d1[dp + i] * jzp[j * bn + zr + i]
-                                    }
+                                Scalar.gemm(m: n, n: cols, k: cols - R0, n0 + R0 * tn + r0, lda: tn,
+                                            dj0 + R0, ldb: tn, jz0 + zr, ldc: bn, beta: 1)
+                                for j in 0..<cols {
+                                    let c = j * tn + r0, cz = j * bn + zr
+                                    for i in 0..<n { jgp[c + i] = d2p[r0 + i] * jhp[c + i] + d1p[r0 + i] * jzp[cz + i] }
                                 }
                             }
                         }
-                    } } } } } }
+                    } } } } } } } }
                     if isR {
                         accA.storage.withUnsafeMutableBufferPointer { ap in
                             dj.withUnsafeBufferPointer { djp in
-                                for j in 0..<tn { let t0 = j / n; for p in 0..<nb { let c = (j * nb + p) * tn
-                                    for i in ((t0 + 1) * n)..<tn { ap[j * tn + i] += Double(djp[c + i]) } } }
+                                for j in 0..<tn { let t0 = j / n; for i in ((t0 + 1) * n)..<tn { ap[j * tn + i] += Double(djp[j * tn + i]) } }
                             }
                         }
                     } else {
                         accB.storage.withUnsafeMutableBufferPointer { bp in
                             jg.withUnsafeBufferPointer { jgp in
-                                for j in 0..<tn { let t0 = j / n; for p in 0..<nb { let c = (j * nb + p) * tn
-                                    for i in (t0 * n)..<tn { bp[j * tn + i] += Double(jgp[c + i]) } } }
+                                for j in 0..<tn { let t0 = j / n; for i in (t0 * n)..<tn { bp[j * tn + i] += Double(jgp[j * tn + i]) } }
                             }
                         }
                     }
                 }
-                path += nb
+                path += 1
             }
             return (accA, accB)
         }
@@ -193,25 +181,26 @@ extension NonlinearDMFT {
     }
 }
 
-/// The floating-point type of the Monte Carlo Jacobian recursions: C += A B on raw column-major buffers.
+/// The floating-point type of the Monte Carlo Jacobian recursions: C = A B + beta C on raw column-major buffers.
 protocol ResponseScalar: BinaryFloatingPoint {
     init(_ v: Double)
     static func gemm(m: Int, n: Int, k: Int, _ a: UnsafePointer<Self>, lda: Int, _ b: UnsafePointer<Self>, ldb: Int,
-                     _ c: UnsafeMutablePointer<Self>, ldc: Int)
+                     _ c: UnsafeMutablePointer<Self>, ldc: Int, beta: Self)
 }
+
 
 extension Float: ResponseScalar {
     static func gemm(m: Int, n: Int, k: Int, _ a: UnsafePointer<Float>, lda: Int, _ b: UnsafePointer<Float>, ldb: Int,
-                     _ c: UnsafeMutablePointer<Float>, ldc: Int) {
+                     _ c: UnsafeMutablePointer<Float>, ldc: Int, beta: Float) {
         if m == 0 || n == 0 || k == 0 { return }
-        BLAS.sgemm(m: m, n: n, k: k, a, lda: lda, transposeA: false, b, ldb: ldb, transposeB: false, c, ldc: ldc, alpha: 1, beta: 1)
+        BLAS.sgemm(m: m, n: n, k: k, a, lda: lda, transposeA: false, b, ldb: ldb, transposeB: false, c, ldc: ldc, alpha: 1, beta: beta)
     }
 }
 
 extension Double: ResponseScalar {
     static func gemm(m: Int, n: Int, k: Int, _ a: UnsafePointer<Double>, lda: Int, _ b: UnsafePointer<Double>, ldb: Int,
-                     _ c: UnsafeMutablePointer<Double>, ldc: Int) {
+                     _ c: UnsafeMutablePointer<Double>, ldc: Int, beta: Double) {
         if m == 0 || n == 0 || k == 0 { return }
-        BLAS.dgemm(m: m, n: n, k: k, a, lda: lda, transposeA: false, b, ldb: ldb, transposeB: false, c, ldc: ldc, alpha: 1, beta: 1)
+        BLAS.dgemm(m: m, n: n, k: k, a, lda: lda, transposeA: false, b, ldb: ldb, transposeB: false, c, ldc: ldc, alpha: 1, beta: beta)
     }
 }

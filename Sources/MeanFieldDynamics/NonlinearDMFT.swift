@@ -123,10 +123,10 @@ public enum NonlinearDMFT {
         let tn = MemoryBudget.product(p.timeSteps, p.n), L = p.depth, s = options.samples
         let kernels = MemoryBudget.product(2 * L + 2 * max(0, L - 1) + 6, tn, tn)
         let paths = MemoryBudget.product(s, tn, 8 + 2 * L)
-        // per worker: Jacobians of a batch of 8 paths (3 x 8 single-precision (T n)^2, 12 doubles' worth), the time
-        // block of J_z and two double accumulators; M and N in single precision once
+        // per worker: three single-precision Jacobians (T n)^2, the time block of J_z and two double accumulators;
+        // M and N in single precision once
         let work = options.gradientIndependence || L == 1 ? 0
-            : MemoryBudget.sum(MemoryBudget.product(max(1, threads), 15, tn, tn), MemoryBudget.product(tn, tn))
+            : MemoryBudget.sum(MemoryBudget.product(max(1, threads), 4, tn, tn), MemoryBudget.product(tn, tn))
         return MemoryBudget.product(8, MemoryBudget.sum(kernels, paths, work))
     }
 
