@@ -90,7 +90,8 @@ extension NonlinearDMFT {
             var accA = Matrix(rows: wantA ? tn : 0, cols: wantA ? tn : 0)
             var accB = Matrix(rows: wantB ? tn : 0, cols: wantB ? tn : 0)
             // Entries a path never writes (J(t, s) for s beyond t's time) stay zero from here on.
-            var jh = [Scalar](repeating: 0, count: tn * tn), jg = jh, dj = jh
+            // nd = N diag(phi'(h)) of the path, so that J_z = E_z + nd J_h needs no scaled copy of J_h per step
+            var jh = [Scalar](repeating: 0, count: tn * tn), jg = jh, nd = jh
             var jz = [Scalar](repeating: 0, count: bt * n * tn)
             var d1 = [Scalar](repeating: 0, count: tn), d2 = d1
             var path = (firstChunk + w) * chunk
@@ -101,20 +102,24 @@ extension NonlinearDMFT {
                     d1[j] = Scalar(act.derivative(hv))
                     d2[j] = Scalar(act.secondDerivative(hv) * f.z.storage[j * S + path])
                 }
+                nS.withUnsafeBufferPointer { np in
+                    nd.withUnsafeMutableBufferPointer { ndp in
+                        for k in 0..<tn { let d = d1[k], c = k * tn; for i in ((k / n) * n)..<tn { ndp[c + i] = np[c + i] * d } }
+                    }
+                }
                 for mode in 0..<2 {
                     if mode == 0 && !wantA { continue }
                     if mode == 1 && !wantB { continue }
                     let isR = mode == 0
                     mS.withUnsafeBufferPointer { mp in
-                    nS.withUnsafeBufferPointer { np in
+                    nd.withUnsafeBufferPointer { np in
                     jh.withUnsafeMutableBufferPointer { jhp in
                     jg.withUnsafeMutableBufferPointer { jgp in
-                    dj.withUnsafeMutableBufferPointer { djp in
                     jz.withUnsafeMutableBufferPointer { jzp in
                     d1.withUnsafeBufferPointer { d1p in
                     d2.withUnsafeBufferPointer { d2p in
                         let m0 = mp.baseAddress!, n0 = np.baseAddress!, jh0 = jhp.baseAddress!, jg0 = jgp.baseAddress!
-                        let dj0 = djp.baseAddress!, jz0 = jzp.baseAddress!
+                        let jz0 = jzp.baseAddress!
                         // Blocked in time (blocks of `bt` steps): the contributions of all earlier blocks to a
                         // block's J_h and J_z rows are gemms with bt n rows (instead of n-row gemms per step,
                         // which re-pack the growing Jacobian at every t); inside a block the recursion runs step
@@ -132,7 +137,7 @@ extension NonlinearDMFT {
                                 Scalar.gemm(m: bn, n: C1 - C0, k: R0 - C0, m0 + C0 * tn + R0, lda: tn,
                                             jg0 + C0 * tn + C0, ldb: tn, jh0 + C0 * tn + R0, ldc: tn, beta: 0)
                                 Scalar.gemm(m: bn, n: C1 - C0, k: R0 - C0, n0 + C0 * tn + R0, lda: tn,
-                                            dj0 + C0 * tn + C0, ldb: tn, jz0 + C0 * bn, ldc: bn, beta: 0)
+                                            jh0 + C0 * tn + C0, ldb: tn, jz0 + C0 * bn, ldc: bn, beta: 0)
                             }
                             for t in t0..<t1 {
                                 let r0 = t * n, cols = (t + 1) * n, zr = r0 - R0
@@ -140,23 +145,20 @@ extension NonlinearDMFT {
                                     Scalar.gemm(m: n, n: r0, k: r0 - R0, m0 + R0 * tn + r0, lda: tn,
                                                 jg0 + R0, ldb: tn, jh0 + r0, ldc: tn, beta: 1)
                                 }
-                                for j in 0..<cols {
-                                    let c = j * tn + r0
-                                    for i in 0..<n { djp[c + i] = d1p[r0 + i] * jhp[c + i] }
-                                }
                                 Scalar.gemm(m: n, n: cols, k: cols - R0, n0 + R0 * tn + r0, lda: tn,
-                                            dj0 + R0, ldb: tn, jz0 + zr, ldc: bn, beta: 1)
+                                            jh0 + R0, ldb: tn, jz0 + zr, ldc: bn, beta: 1)
                                 for j in 0..<cols {
                                     let c = j * tn + r0, cz = j * bn + zr
                                     for i in 0..<n { jgp[c + i] = d2p[r0 + i] * jhp[c + i] + d1p[r0 + i] * jzp[cz + i] }
                                 }
                             }
                         }
-                    } } } } } } } }
+                    } } } } } } }
                     if isR {
+                        // A^l = <phi'(h) J_hr>
                         accA.storage.withUnsafeMutableBufferPointer { ap in
-                            dj.withUnsafeBufferPointer { djp in
-                                for j in 0..<tn { let t0 = j / n; for i in ((t0 + 1) * n)..<tn { ap[j * tn + i] += Double(djp[j * tn + i]) } }
+                            jh.withUnsafeBufferPointer { jhp in
+                                for j in 0..<tn { let t0 = j / n; for i in ((t0 + 1) * n)..<tn { ap[j * tn + i] += Double(d1[i] * jhp[j * tn + i]) } }
                             }
                         }
                     } else {

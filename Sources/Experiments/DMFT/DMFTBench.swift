@@ -36,7 +36,14 @@ import NumericalCore
 /// * nonlinear: ~90 % in the per-path Jacobian recursions (dgemm 67 %, packing 13 %). They were n-row gemms per time
 ///   step (n = P = 10) that re-packed the growing Jacobian at every t; blocking in time (bt n ~ 90-row gemms for the
 ///   contributions of earlier blocks) cut an iteration from 12.7 s to ~8 s; it now runs near the dgemm rate of the
-///   small shapes. The flop count (~(tn)^3 / 3 per path and mode) is the bound.
+///   small shapes. Then (issue 16): the staircase of earlier blocks skips the zero triangle of the Jacobians
+///   (inner dimension from the column block's time: ~(tn)^3 / 6 multiply-adds per gemm, path and mode instead of
+///   (tn)^3 / 3), the recursions run in single precision (sgemm; error ~4e-8 relative against a Monte Carlo error of
+///   ~1/sqrt(S), MonteCarloPrecisionTests), and the staircase writes with beta = 0 instead of zeroing: ~3x per
+///   iteration on a loaded machine (13.8 -> 4.6 s for 2 iterations at S = 256). Batching 8 or 16 paths side by side
+///   into one gemm (M, N are shared) was slower (1.6x, 2.9x): one path's Jacobians (3 MB) stay in cache, a batch's
+///   stream from memory (perf of the batched variant: sgemm ~50 % with a third of it packing, the strided
+///   elementwise steps ~30 %).
 /// * network training: the per-step gemms are (N x N) (N x P) with P = 20: bandwidth bound (each step streams the
 ///   32 MB hidden matrices 3 times), ~50 % of the run; the final kernels (2L syrks N (TP)^2) run at the dgemm rate.
 ///   The whole run reaches ~50 % of the dgemm peak; the 80 % target holds only for the kernel (syrk) part.
