@@ -74,6 +74,21 @@ public struct FactoredKernel: Sendable, Equatable {
         NDArray(shape: [timeSteps, pointCount, factor.cols], data: factor.rowMajorStorage)
     }
 
+    /// The sample-averaged kernel (1/n) sum_mu X[t, mu, s, mu] (T x T, as `KernelTrajectory.sampleTrace` of the dense
+    /// kernel): (1/n) sum_mu F_mu F_mu^T with F_mu the T x r rows t n + mu, at T^2 n r flops.
+    public func sampleTrace() -> [[Double]] {
+        let T = timeSteps, n = pointCount, r = factor.cols
+        var acc = Matrix(rows: T, cols: T)
+        if r > 0 {
+            var rowsOfPoint = Matrix(rows: T, cols: r)
+            for mu in 0..<n {
+                for k in 0..<r { for t in 0..<T { rowsOfPoint[t, k] = factor[t * n + mu, k] } }
+                acc = acc + BLAS.syrk(rowsOfPoint)
+            }
+        }
+        return (0..<T).map { t in (0..<T).map { s in acc[t, s] / Double(n) } }
+    }
+
     /// |X|_F from the r x r Gram matrix (|F F^T|_F = |F^T F|_F).
     public var frobeniusNorm: Double { BLAS.syrk(factor, transpose: true).frobeniusNorm }
 

@@ -149,8 +149,11 @@ struct MonteCarloIterations: CheckpointableMethod {
             if !phiNew.allFinite || !gNew.allFinite { return .nonFinite(quantity: "the layer \(l) kernels") }
             rho = nanMax(rho, nanMax(s.Phi[l].damp(toward: phiNew, weight: alpha), s.G[l].damp(toward: gNew, weight: alpha)))
             if useJacobians {
-                let resp = NonlinearDMFT.responses(fields: f, M: M, N: N, act: act, S: S, T: T, n: n,
-                                                   wantA: l < L, wantB: l >= 2, threads: threads)
+                let resp = options.singlePrecisionResponses
+                    ? NonlinearDMFT.responses(fields: f, M: M, N: N, act: act, S: S, T: T, n: n, wantA: l < L, wantB: l >= 2,
+                                              threads: threads, precision: Float.self)
+                    : NonlinearDMFT.responses(fields: f, M: M, N: N, act: act, S: S, T: T, n: n, wantA: l < L, wantB: l >= 2,
+                                              threads: threads, precision: Double.self)
                 if l < L { rho = nanMax(rho, s.A[l].damp(toward: resp.a, weight: alpha)) }
                 if l >= 2 { rho = nanMax(rho, s.B[l - 1].damp(toward: resp.b, weight: alpha)) }
             }

@@ -25,6 +25,7 @@ import Testing
         (["memory", "timing", "--neurons", "40", "--patterns", "6", "--tau", "3", "--degree", "10"], 0),
         (["memory", "compare", "--neurons", "20", "--patterns", "5", "--degrees", "1", "--correlations", "0,0.5", "--trials", "3"], 0),
         (["dmft", "solve", "--depth", "2", "--points", "4", "--dim", "8", "--steps", "6", "--test-points", "2"], 0),
+        (["dmft", "solve", "--depth", "2", "--points", "4", "--dim", "8", "--steps", "6", "--kernel-format", "factored"], 0),
         (["dmft", "solve", "--activation", "tanh", "--depth", "1", "--points", "3", "--steps", "4", "--samples", "100", "--replicas", "2"], 0),
         (["dmft", "approx", "--method", "static", "--depth", "2", "--points", "4", "--steps", "6"], 0),
         (["dmft", "train", "--depth", "2", "--points", "4", "--steps", "6", "--width", "32", "--seeds", "2"], 0),

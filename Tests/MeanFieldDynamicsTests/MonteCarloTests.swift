@@ -48,6 +48,34 @@ import MeanFieldDynamics
     }
 }
 
+@Suite struct MonteCarloPrecisionTests {
+    /// The Jacobian recursions in single precision (the default) against double precision, same seed and draws,
+    /// tanh, L = 3 (A and B at every layer), a fixed number of iterations: the two differ by rounding only. The
+    /// Monte Carlo error of an average over S paths is ~1/sqrt(S) relative (0.044 here); single precision must stay
+    /// below 1e-3 of it in loss, Phi^l, G^l, A^l and B^l (measured ~1e-7 to 1e-6 relative).
+    @Test func singlePrecisionResponsesAreFarBelowMonteCarloError() throws {
+        let pr = try specProblem(depth: 3, gamma0: 1, p: 4, d: 8, steps: 10, eta: 0.2, activation: try .tanh())
+        let S = 512
+        var opts = NonlinearDMFTOptions(samples: S, maxIterations: 6, tolerance: 1e-14)
+        let single = try NonlinearDMFT.solve(pr, options: opts, seed: 9, threads: 2)
+        opts.singlePrecisionResponses = false
+        let double = try NonlinearDMFT.solve(pr, options: opts, seed: 9, threads: 2)
+        let a = single.trajectory, b = double.trajectory
+        var worst = dmftMaxRelative(a.loss, b.loss)
+        for l in 0..<3 {
+            worst = max(worst, dmftMaxRelative(a.kernelPhi[l].storage, b.kernelPhi[l].storage),
+                        dmftMaxRelative(a.kernelG[l].storage, b.kernelG[l].storage))
+        }
+        for l in 0..<2 {
+            worst = max(worst, dmftMaxRelative(single.responseA[l].storage, double.responseA[l].storage),
+                        dmftMaxRelative(single.responseB[l].storage, double.responseB[l].storage))
+        }
+        let monteCarloError = 1 / Double(S).squareRoot()
+        print("single vs double precision responses: max relative difference \(worst) (Monte Carlo error ~\(monteCarloError))")
+        #expect(worst > 0 && worst < 1e-3 * monteCarloError, "\(worst)")
+    }
+}
+
 @Suite struct TwoLayerPathwiseTests {
     /// T12(b): for L = 1 the S-path process with the exact discrete Delta is pathwise a width-S network trained
     /// from the same draws (u_i = W^0_i X / sqrt(D), r_i = w_i): Delta and Phi^1, G^1 agree to 1e-10.

@@ -36,7 +36,14 @@ import NumericalCore
 /// * nonlinear: ~90 % in the per-path Jacobian recursions (dgemm 67 %, packing 13 %). They were n-row gemms per time
 ///   step (n = P = 10) that re-packed the growing Jacobian at every t; blocking in time (bt n ~ 90-row gemms for the
 ///   contributions of earlier blocks) cut an iteration from 12.7 s to ~8 s; it now runs near the dgemm rate of the
-///   small shapes. The flop count (~(tn)^3 / 3 per path and mode) is the bound.
+///   small shapes. Then (issue 16): the staircase of earlier blocks skips the zero triangle of the Jacobians
+///   (inner dimension from the column block's time: ~(tn)^3 / 6 multiply-adds per gemm, path and mode instead of
+///   (tn)^3 / 3), the recursions run in single precision (sgemm; error ~4e-8 relative against a Monte Carlo error of
+///   ~1/sqrt(S), MonteCarloPrecisionTests), and the staircase writes with beta = 0 instead of zeroing: ~3x per
+///   iteration on a loaded machine (13.8 -> 4.6 s for 2 iterations at S = 256). Batching 8 or 16 paths side by side
+///   into one gemm (M, N are shared) was slower (1.6x, 2.9x): one path's Jacobians (3 MB) stay in cache, a batch's
+///   stream from memory (perf of the batched variant: sgemm ~50 % with a third of it packing, the strided
+///   elementwise steps ~30 %).
 /// * network training: the per-step gemms are (N x N) (N x P) with P = 20: bandwidth bound (each step streams the
 ///   32 MB hidden matrices 3 times), ~50 % of the run; the final kernels (2L syrks N (TP)^2) run at the dgemm rate.
 ///   The whole run reaches ~50 % of the dgemm peak; the 80 % target holds only for the kernel (syrk) part.
@@ -190,11 +197,16 @@ public enum DMFTBench {
         let sol = try NonlinearDMFT.solve(problem, options: opts, seed: UInt64(p.integer("seed", default: 1)))
         let seconds = clock.elapsed
         let tr = sol.trajectory, n = d.totalCount
+        // the Jacobian recursions (~90 % of the time): per path and mode two causal staircase gemms of
+        // ~(T n)^3 / 6 multiply-adds each (single precision), 2 (L - 1) modes per iteration
+        let tn = Double(T * n)
+        let flops = Double(sol.record.iterations) * Double(2 * (L - 1)) * Double(opts.samples) * 2 * tn * tn * tn / 3
         return BenchResult(answer: .object([
             ("loss", .numbers(tr.loss)),
             ("Phi_final", .array(tr.kernelPhi.map { .numbers(lastBlock($0, T: T, n: n)) })),
             ("iterations", .int(sol.record.iterations)),
-        ]), seconds: seconds, flops: nil,
+            ("seconds_per_iteration", .number(seconds / Double(max(1, sol.record.iterations)))),
+        ]), seconds: seconds, flops: flops,
         size: "P=\(d.trainCount) T=\(T) L=\(L) S=\(opts.samples) it=\(iters)")
     }
 

@@ -31,8 +31,8 @@ enum DMFTCommon {
     ]
 
     static let solverParameters: [ParameterSpec] = [
-        ParameterSpec("solver", .choice(["auto", "linear", "mc"]), default: .string("auto"),
-                      help: "auto: closed-form deep linear solver for linear phi, Monte Carlo otherwise"),
+        ParameterSpec("solver", .choice(["auto", "linear", "linear-dense", "mc"]), default: .string("auto"),
+                      help: "auto: deep linear solver on low-rank factors for linear phi (dense fallback when the rank is not small), Monte Carlo otherwise; linear-dense: the dense (TP)^2 reference solver"),
         ParameterSpec("samples", .int(2...10_000_000), default: .int(1000), help: "Monte Carlo paths S"),
         ParameterSpec("damping", .double(0.01...1), help: "damping alpha (default 1 linear, 0.7 Monte Carlo)"),
         ParameterSpec("iterations", .int(1...100_000), help: "maximum sweeps/iterations (default 200 linear, 50 Monte Carlo)"),
@@ -74,6 +74,15 @@ enum DMFTCommon {
         return [("points", .int(data.trainCount)), ("dim", .int(data.inputDimension)), ("test_points", .int(data.testCount)),
                 ("labels", .string("from --targets")), ("data_seed", .string("unused (user data)"))]
     }
+
+    /// Dense Phi^l files up to this size per layer with `--kernel-format auto` (T n = 4096: 128 MiB); factors beyond.
+    static let denseKernelBytesLimit = 8 * 4096 * 4096
+
+    /// How the deep linear solver's Phi^l = H^l are written (the low-rank solver holds them as factors).
+    static let kernelFormatParameters: [ParameterSpec] = [
+        ParameterSpec("kernel_format", .choice(["auto", "dense", "factored"]), default: .string("auto"),
+                      help: "deep linear Phi^l as dense [T,P,T,P] .npy (dense) or as factors [T,P,r] with Phi = F F^T (factored); auto: dense up to T n = 4096, factored beyond"),
+    ]
 
     static func data(_ p: Parameters) throws -> DMFTData {
         // data files without --inputs would be silently replaced by synthetic data
@@ -173,25 +182,74 @@ enum DMFTCommon {
         return o
     }
 
-    /// Full DMFT: closed form for linear phi (unless --solver mc), Monte Carlo otherwise.
-    static func solveTheory(_ pr: DMFTProblem, _ p: Parameters, _ ctx: RunContext, checkpoint: Checkpoint? = nil) throws
-        -> (trajectory: KernelTrajectory, record: ConvergenceRecord, solver: String, lossSE: [Double]?) {
+    /// A solved DMFT as the commands use it.
+    struct TheorySolution {
+        var trajectory: KernelTrajectory
+        var record: ConvergenceRecord
+        /// Which solver ran, in words.
+        var solver: String
+        /// Loss standard errors over Monte Carlo replicas.
+        var lossSE: [Double]?
+        /// Phi^l = H^l as factors (deep linear, factored kernel format); `trajectory.kernelPhi` is then empty.
+        var factoredKernels: [FactoredKernel]?
+        /// Ranks and method of the low-rank deep linear solver.
+        var lowRank: LowRankReport?
+    }
+
+    /// Full DMFT: the deep linear DMFT on low-rank factors for linear phi (`LowRankDeepLinearDMFT`, exact; it falls
+    /// back to the dense solver by itself when the rank is not small), the dense deep linear solver with
+    /// `--solver linear-dense`, Monte Carlo otherwise or with `--solver mc`. `denseKernels`: always return dense Phi^l
+    /// (refused when they do not fit in memory), for commands that compare full kernels.
+    static func solveTheory(_ pr: DMFTProblem, _ p: Parameters, _ ctx: RunContext, checkpoint: Checkpoint? = nil,
+                            denseKernels: Bool = false) throws -> TheorySolution {
         let choice = p.string("solver")
-        let linear = pr.activation.kind == .linear && choice != "mc"
-        if choice == "linear" && pr.activation.kind != .linear {
-            throw SolvableError.invalidParameter(name: "solver", value: "linear", allowed: "linear only with --activation linear")
+        if (choice == "linear" || choice == "linear-dense") && pr.activation.kind != .linear {
+            throw SolvableError.invalidParameter(name: "solver", value: choice, allowed: "\(choice) only with --activation linear")
         }
-        let live = SolverProgress(linear ? "deep linear DMFT" : "Monte Carlo DMFT")
+        let live = SolverProgress(pr.activation.kind == .linear && choice != "mc" ? "deep linear DMFT" : "Monte Carlo DMFT")
         defer { live.finish() }
-        if linear {
-            let s = try DeepLinearDMFT.solve(pr, options: linearOptions(p)) { r in live.report(r); ctx.log("sweep \(r.iteration): rho = \(r.residual)") }
-            return (s.trajectory, s.record, "deep linear (closed form, Gauss-Seidel sweeps)", nil)
+        let progress: (IterationReport) -> Void = { r in live.report(r); ctx.log("sweep \(r.iteration): rho = \(r.residual)") }
+        if choice == "linear-dense" {
+            let s = try DeepLinearDMFT.solve(pr, options: linearOptions(p), progress: progress)
+            return TheorySolution(trajectory: s.trajectory, record: s.record, solver: "deep linear, dense reference (closed form, Gauss-Seidel sweeps)")
+        }
+        if pr.activation.kind == .linear && choice != "mc" {
+            let s = try LowRankDeepLinearDMFT.solveFactored(pr, options: linearOptions(p), progress: progress)
+            ctx.log(s.report.summary)
+            var tr = s.trajectory
+            let format = denseKernels ? "dense" : p.string("kernel_format")
+            let factored = format == "factored" || (format == "auto" && (s.kernels.first?.denseBytes ?? 0) > denseKernelBytesLimit)
+            if !factored { tr.kernelPhi = try s.kernels.map { try $0.dense() } }
+            let how = s.report.method == "low-rank" ? "deep linear on low-rank factors (exact forward pass, verified by sweeps)"
+                : "deep linear, dense solver (fallback: the rank is not small)"
+            return TheorySolution(trajectory: tr, record: s.record, solver: how, factoredKernels: factored ? s.kernels : nil, lowRank: s.report)
         }
         var options = monteCarloOptions(p)
         options.checkpoint = checkpoint
-        let s = try NonlinearDMFT.solve(pr, options: options, seed: ctx.seed, threads: ctx.threads,
-                                        progress: { r in live.report(r); ctx.log("iteration \(r.iteration): rho = \(r.residual)") }, log: ctx.log)
-        return (s.trajectory, s.record, "alternating Monte Carlo (S = \(p.int("samples")))", p.int("replicas") > 1 ? s.lossStandardError : nil)
+        var last = 0.0   // the per-iteration time (progress runs on the solving thread, one report at a time)
+        let s = try NonlinearDMFT.solve(pr, options: options, seed: ctx.seed, threads: ctx.threads, progress: { r in
+            live.report(r)
+            ctx.log("iteration \(r.iteration): rho = \(r.residual), \(String(format: "%.2f", r.elapsed - last)) s")
+            last = r.elapsed
+        }, log: ctx.log)
+        return TheorySolution(trajectory: s.trajectory, record: s.record, solver: "alternating Monte Carlo (S = \(p.int("samples")))",
+                              lossSE: p.int("replicas") > 1 ? s.lossStandardError : nil)
+    }
+
+    /// The low-rank solver's ranks for result.json.
+    static func lowRankJSON(_ r: LowRankReport) -> JSONValue {
+        .object([("method", .string(r.method)), ("kernel_ranks", .array(r.kernelRanks.map { .int($0) })),
+                 ("factor_widths", .array(r.factorWidths.map { .int($0) })),
+                 ("kernel_rank_bounds", .array(r.kernelRankBounds.map { .int($0) })),
+                 ("gradient_ranks", .array(r.gradientRanks.map { .int($0) })),
+                 ("max_left_out_weight", .number(r.maxDiscarded))])
+    }
+
+    /// Alignment of the final with the initial equal-time Phi^l (paper Fig. 2c).
+    static func kernelMovement(_ th: TheorySolution, layer l: Int) -> Double {
+        guard let f = th.factoredKernels else { return KernelComparison.kernelMovement(th.trajectory, layer: l) }
+        let k = f[l - 1]
+        return Statistics.alignment(k.block(time: k.timeSteps - 1, k.timeSteps - 1).storage, k.block(time: 0, 0).storage)
     }
 
     /// Loss/Delta table over grid time and t * eta / P.
@@ -204,10 +262,12 @@ enum DMFTCommon {
         return t
     }
 
-    static func kernelArrays(_ tr: KernelTrajectory, prefix: String = "") -> [(name: String, array: NDArray)] {
+    /// Kernel files; Phi^l as factors [T, n, r] (`phi_layer{l}_factor`) when `factored` is given.
+    static func kernelArrays(_ tr: KernelTrajectory, prefix: String = "", factored: [FactoredKernel]? = nil) -> [(name: String, array: NDArray)] {
         var out: [(name: String, array: NDArray)] = []
-        for l in 1...tr.depth where tr.kernelPhi.count >= l {
-            out.append(("\(prefix)phi_layer\(l)", tr.phiArray(layer: l)))
+        for l in 1...tr.depth where tr.kernelPhi.count >= l || (factored?.count ?? 0) >= l {
+            if let f = factored { out.append(("\(prefix)phi_layer\(l)_factor", f[l - 1].factorArray())) }
+            else { out.append(("\(prefix)phi_layer\(l)", tr.phiArray(layer: l))) }
             out.append(("\(prefix)g_layer\(l)", tr.gArray(layer: l)))
         }
         out.append(("\(prefix)ntk", tr.ntkArray()))
@@ -217,11 +277,12 @@ enum DMFTCommon {
     }
 
     /// Heatmaps of the sample-averaged Phi^l(t, s) and G^l(t, s).
-    static func heatmaps(_ tr: KernelTrajectory, title: String) -> [(name: String, plot: Plot)] {
+    static func heatmaps(_ tr: KernelTrajectory, title: String, factored: [FactoredKernel]? = nil) -> [(name: String, plot: Plot)] {
         var out: [(name: String, plot: Plot)] = []
-        for l in 1...tr.depth where tr.kernelPhi.count >= l {
-            for (kind, m) in [("Phi", tr.kernelPhi[l - 1]), ("G", tr.kernelG[l - 1])] {
-                let vals = KernelTrajectory.sampleTrace(m, timeSteps: tr.timeSteps, points: tr.pointCount)
+        for l in 1...tr.depth where tr.kernelPhi.count >= l || (factored?.count ?? 0) >= l {
+            for kind in ["Phi", "G"] {
+                let vals = kind == "Phi" && factored != nil ? factored![l - 1].sampleTrace()
+                    : KernelTrajectory.sampleTrace(kind == "Phi" ? tr.kernelPhi[l - 1] : tr.kernelG[l - 1], timeSteps: tr.timeSteps, points: tr.pointCount)
                 out.append(("\(kind.lowercased())_layer\(l)_heatmap",
                             Plot(title: "\(title): \(kind)^\(l)(t, s), mean over samples", xLabel: "s", yLabel: "t",
                                  heatmap: Plot.Heatmap(values: vals, colorbarLabel: "\(kind)^\(l)"))))

@@ -7,15 +7,30 @@ enum DMFTSchema {
         OutputAxis("mu", "sample: the P training points, then the test points (n = P + P_test); delta.npy has the training points only"),
         OutputAxis("nu", "second sample index of a kernel (same points as mu)"),
     ]
+    /// `dmft solve` also writes factors of the deep linear Phi^l.
+    static let factorAxis = OutputAxis("k", "column of a kernel factor F (r columns, the numerical rank of Phi^l; docs/theory/dmft-low-rank.md)")
+
+    static let factoredCondition = "with --save-kernels true, deep linear solver, --kernel-format factored, or auto when T n > 4096"
 
     static let kernelCondition = "with --save-kernels true (the default)"
 
     /// Phi^l, G^l, NTK, Delta and predictions, optionally prefixed (`dmft_` in `dmft compare`).
-    static func kernelFiles(prefix: String = "", source: String) -> [OutputFile] {
-        [
-            .npy(prefix + "phi_layer{l}", axes: ["t", "mu", "s", "nu"],
-                 units: "(1/N) phi(h^l_mu(t)) . phi(h^l_nu(s)); H^l for a linear network; O(1), K^x = x.x'/D at t = s = 0 in layer 1",
-                 "\(source) feature kernel Phi^l(t, s) of hidden layer l = 1, ..., L (paper eq. 9)", when: kernelCondition),
+    /// `factored`: the deep linear Phi^l may be written as factors instead (`dmft solve`).
+    static func kernelFiles(prefix: String = "", source: String, factored: Bool = false) -> [OutputFile] {
+        let phiUnits = "(1/N) phi(h^l_mu(t)) . phi(h^l_nu(s)); H^l for a linear network; O(1), K^x = x.x'/D at t = s = 0 in layer 1"
+        let factorFile: [OutputFile] = factored ? [
+            .npy(prefix + "phi_layer{l}_factor", axes: ["t", "mu", "k"], units: phiUnits,
+                 "\(source) feature kernel Phi^l = H^l of a deep linear network as a factor F (T n r numbers instead of (T n)^2): "
+                 + "Phi^l[t, mu, s, nu] = sum_k F[t, mu, k] F[s, nu, k]; in numpy a block is F[t] @ F[s].T (n x n), the rows of times "
+                 + "a..b against times c..d are F[a:b].reshape(-1, r) @ F[c:d].reshape(-1, r).T, the full kernel (where it fits) "
+                 + "F.reshape(T*n, r) @ F.reshape(T*n, r).T reshaped to [T, n, T, n], the sample trace (1/n) einsum('tmk,smk->ts', F, F) "
+                 + "(docs/theory/dmft-low-rank.md)", when: factoredCondition),
+        ] : []
+        return [
+            .npy(prefix + "phi_layer{l}", axes: ["t", "mu", "s", "nu"], units: phiUnits,
+                 "\(source) feature kernel Phi^l(t, s) of hidden layer l = 1, ..., L (paper eq. 9)",
+                 when: factored ? kernelCondition + "; for the deep linear solver with --kernel-format dense, or auto when T n <= 4096" : kernelCondition),
+        ] + factorFile + [
             .npy(prefix + "g_layer{l}", axes: ["t", "mu", "s", "nu"], ["t", "s"],
                  units: "(1/N) g^l_mu(t) . g^l_nu(s) with g^l = gamma0 N df/dh^l; equals 1 at initialization for a linear network",
                  "\(source) gradient kernel G^l(t, s) of hidden layer l; [t, s] when it carries no sample index (deep linear networks)",
@@ -63,14 +78,17 @@ enum DMFTSchema {
 
 extension DMFTSolveTask: DocumentedOutputs {
     public static var outputs: OutputDeclaration {
-        OutputDeclaration(axes: DMFTSchema.axes, files: [
+        OutputDeclaration(axes: DMFTSchema.axes + [DMFTSchema.factorAxis], files: [
             .csv("loss", "DMFT training loss over grid time",
                  columns: DMFTSchema.lossColumns(standardError: "Monte Carlo solver with --replicas > 1")),
             .svg("loss", "loss against grid time (log scale)"),
-        ] + DMFTSchema.heatmaps + DMFTSchema.kernelFiles(source: "DMFT") + [DMFTSchema.checkpoint("dmft-solve.checkpoint")],
+        ] + DMFTSchema.heatmaps + DMFTSchema.kernelFiles(source: "DMFT", factored: true) + [DMFTSchema.checkpoint("dmft-solve.checkpoint")],
         result: [
-            OutputField("solver", "string", "which solver ran: closed-form deep linear or alternating Monte Carlo (with S)"),
+            OutputField("solver", "string", "which solver ran: deep linear on low-rank factors, its dense fallback, the dense reference (--solver linear-dense), or alternating Monte Carlo (with S)"),
             DMFTSchema.record,
+            OutputField("low_rank", "object",
+                        "deep linear solver on factors: method (low-rank or dense fallback), kernel_ranks (numerical rank of H^l, eigenvalues above 1e-15 of the largest), factor_widths (columns of the factors), kernel_rank_bounds (exact bounds, docs/theory/dmft-low-rank.md), gradient_ranks (numerical rank of G^l), max_left_out_weight",
+                        when: "deep linear solver (not with --solver linear-dense or mc)"),
         ] + DMFTSchema.lossKeys() + [
             DMFTSchema.ntkAlignment,
             OutputField("kernel_movement", "list[float]", "per layer l = 1..L: alignment A(Phi^l[T-1, ., T-1, .], Phi^l[0, ., 0, .]) of the final with the initial equal-time kernel (1 = did not move; paper Fig. 2c)"),

@@ -10,17 +10,20 @@ public enum DMFTSolveTask: ComputeTask {
     public static let discussion = """
         Solves the single-site DMFT of paper eqs. 9-10 on the grid t = 0..T-1 (spec shared/models/dmft.md):
         f = w.phi(h^L)/(gamma0 N), learning rate eta gamma0^2 N, loss (1/2P) sum (f - f(0) - y)^2, Euler Delta update.
-        Linear phi: closed matrix equations H^l = M_h (H^{l-1} + C G^{l+1} C^T) M_h^T, G^l = M_g (...) M_g^T with
-        causal forward substitution, swept to a tolerance. Other phi: alternating Monte Carlo over S paths with
-        Jacobian responses A, B, damped, to a tolerance relative to the Monte Carlo noise. Kernels are written as
-        .npy ([T,P,T,P], or [T,T] for deep linear G) with heatmaps; exit status 3 if not converged.
+        Linear phi: closed matrix equations H^l = M_h (H^{l-1} + C G^{l+1} C^T) M_h^T, G^l = M_g (...) M_g^T, solved
+        exactly on low-rank factors H^l = F F^T (fields linear in finitely many Gaussian sources; one forward pass in
+        time, verified by the dense solver's sweep on factors; docs/theory/dmft-low-rank.md); ranks are reported, and
+        the dense solver runs instead when the rank is not small (said in the record) or with --solver linear-dense.
+        Other phi: alternating Monte Carlo over S paths with Jacobian responses A, B, damped, to a tolerance relative
+        to the Monte Carlo noise. Kernels are written as .npy ([T,P,T,P], [T,T] for deep linear G, or deep linear
+        Phi^l as factors [T,P,r] for large problems) with heatmaps; exit status 3 if not converged.
         """
     public static let examples = [
         "solvable dmft solve --depth 3 --gamma0 1.5 --points 8 --dim 16 --steps 30 --eta 0.05 --json",
         "solvable dmft solve --activation tanh --gain 0.8 --depth 2 --points 3 --steps 8 --samples 200 --eta 0.3 --json",
     ]
     public static let parameters = DMFTCommon.dataParameters + DMFTCommon.modelParameters + DMFTCommon.solverParameters
-        + DMFTCommon.checkpointParameters + DMFTCommon.outputParameters + DMFTCommon.lossParameters
+        + DMFTCommon.checkpointParameters + DMFTCommon.outputParameters + DMFTCommon.lossParameters + DMFTCommon.kernelFormatParameters
 
     public static func run(_ p: Parameters, _ ctx: RunContext) throws -> TaskOutput {
         let pr = try DMFTCommon.problem(p)
@@ -29,16 +32,19 @@ public enum DMFTSolveTask: ComputeTask {
         var tr = th.trajectory
         let factor = DMFTCommon.lossFactor(p)
         tr.loss = tr.loss.map { factor * $0 }
-        var out = TaskOutput(summary: .object([
+        var summary: [(String, JSONValue)] = [
             ("solver", .string(th.solver)), ("record", DMFTCommon.recordJSON(th.record)),
             ("final_loss", .number(tr.finalLoss)), ("loss", .numbers(tr.loss)),
             ("ntk_target_alignment", .numbers(tr.ntkTargetAlignment(targets: pr.data.targets))),
-            ("kernel_movement", .numbers((1...pr.depth).map { KernelComparison.kernelMovement(tr, layer: $0) })),
-        ]))
+            ("kernel_movement", .numbers((1...pr.depth).map { DMFTCommon.kernelMovement(th, layer: $0) })),
+        ]
+        if let r = th.lowRank { summary.append(("low_rank", DMFTCommon.lowRankJSON(r))) }
+        var out = TaskOutput(summary: .object(summary))
         out.effectiveParameters = DMFTCommon.effectiveParameters(p, pr.data)
         out.tables = [("loss", DMFTCommon.lossTable(tr, eta: pr.eta, standardError: th.lossSE?.map { factor * $0 }))]
-        if p.bool("save_kernels") { out.arrays = DMFTCommon.kernelArrays(tr) }
-        out.plots = [("loss", DMFTCommon.lossPlot([("DMFT", tr, .line)], title: "DMFT loss", eta: pr.eta))] + DMFTCommon.heatmaps(tr, title: "DMFT")
+        if p.bool("save_kernels") { out.arrays = DMFTCommon.kernelArrays(tr, factored: th.factoredKernels) }
+        out.plots = [("loss", DMFTCommon.lossPlot([("DMFT", tr, .line)], title: "DMFT loss", eta: pr.eta))]
+            + DMFTCommon.heatmaps(tr, title: "DMFT", factored: th.factoredKernels)
         out.records = [("dmft", th.record)]
         out.checkpoints = checkpoint.map { [$0] } ?? []
         return out
@@ -143,7 +149,7 @@ public enum DMFTCompareTask: ComputeTask {
 
     public static func run(_ p: Parameters, _ ctx: RunContext) throws -> TaskOutput {
         let pr = try DMFTCommon.problem(p)
-        let th = try DMFTCommon.solveTheory(pr, p, ctx)
+        let th = try DMFTCommon.solveTheory(pr, p, ctx, denseKernels: true)
         let widths = p.ints("widths").sorted()
         var table = ResultTable()
         var lossDiff: [Double] = [], lossSE: [Double] = []
