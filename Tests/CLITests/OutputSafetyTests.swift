@@ -315,7 +315,8 @@ import Testing
             for _ in 0..<(1 + rng.index(below: 2)) {
                 let f = Self.flags[rng.index(below: Self.flags.count)]
                 let v = Self.values[rng.index(below: Self.values.count)]
-                args += rng.index(below: 5) == 0 ? [f] : [f, f == "--out" && v == "3" ? dir + "/o\(k)" : v]
+                // output folders inside the scratch directory (a relative --out would land in the caller's folder)
+                args += rng.index(below: 5) == 0 ? [f] : [f, f == "--out" && !v.isEmpty ? dir + "/o\(k)-" + v : v]
             }
             let r = try solvable(args)
             counts[r.status, default: 0] += 1
