@@ -3,7 +3,7 @@ import LinearAlgebra
 import NumericalCore
 
 /// Deep networks at initialization, one input with |x|^2/D = 1 and a homogeneous phi with E phi(z)^2 = 1
-/// (linear or sqrt(2) ReLU), L hidden layers of width N (spec section 5).
+/// (linear or sqrt(2) ReLU), L hidden layers of width N (docs/theory/finite-width.md §5).
 ///
 /// Given layer l the next preactivations are exactly i.i.d. N(0, Phi^l), so Phi^{l+1} = Phi^l m_{l+1} with
 /// independent m = (1/N) sum phi(z_i)^2, and at O(1/N)

@@ -3,14 +3,14 @@ import LinearAlgebra
 import NumericalCore
 
 /// Deep linear networks with one training point (P = 1, |x|^2/D = 1), L hidden layers of width N, trained by exact
-/// full-batch GD in the mean-field parameterization (spec section 6 / dmft.md sections 1, 5):
+/// full-batch GD in the mean-field parameterization (docs/theory/finite-width.md §6 / dmft.md sections 1, 5):
 ///
 ///     h^1 = W^0 x/sqrt(D) ,  h^{l+1} = W^l h^l / sqrt(N) ,  f = w.h^L/(gamma0 N) ,  g^L = w ,  g^l = W^l^T g^{l+1}/sqrt(N)
 ///     w += c Delta h^L ,  W^l += (c/sqrt(N)) Delta g^{l+1} h^l^T ,  h^1 += c Delta g^1   (c = eta gamma0; W^0 x enters only via h^1)
 ///
 /// NTK K = sum_{l=0}^{L} G^{l+1} H^l with H^l = |h^l|^2/N (H^0 = 1), G^l = |g^l|^2/N (G^{L+1} = 1).
 ///
-/// The leading-order theory is `DeepLinearPropagator` (Hessian of the full DMFT action, spec section 6); this
+/// The leading-order theory is `DeepLinearPropagator` (Hessian of the full DMFT action, docs/theory/finite-width.md §6); this
 /// trainer gives the measured N Var of Delta(t) and K(t) it is tested against. It is the P = 1 case of
 /// `MeanFieldDynamics.NetworkTrainer` without its kernel recording (the ensembles need only K(t)); the two agree to
 /// rounding on the same weights (`CrossModuleTests`).

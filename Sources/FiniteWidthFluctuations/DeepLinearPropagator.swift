@@ -3,7 +3,7 @@ import LinearAlgebra
 import NumericalCore
 
 /// Deep linear network, P = 1, trained: the O(1/N) propagator from the Hessian of the full DMFT
-/// action (spec section 6). Order parameters (all T x T): H^l, G^l (l = 1..L), their duals, A^l, B^l (l = 1..L-1,
+/// action (docs/theory/finite-width.md §6). Order parameters (all T x T): H^l, G^l (l = 1..L), their duals, A^l, B^l (l = 1..L-1,
 /// mutually conjugate), plus Delta and its dual (T each):
 ///
 ///     C_l = gamma0 (Theta_Delta (.) H^{l-1} + A^{l-1}) ,  D_l = gamma0 (Theta_Delta (.) G^{l+1} + B^l) ,  Theta_Delta = eta Theta diag(Delta)

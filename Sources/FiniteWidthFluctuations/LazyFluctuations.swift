@@ -4,7 +4,7 @@ import NumericalCore
 
 /// Lazy limit (gamma0 -> 0, centered): the NTK is static but random, K_N = K_inf + dK with N Cov(dK) = kappa, the
 /// single-neuron covariance of k_{mu nu} = phi(h_mu) phi(h_nu) + g_mu g_nu K^x_{mu nu}, g = phi'(h) r
-/// (spec section 2). Linearizing Delta(t+1) = (I - (eta/P) K) Delta gives the prediction variance.
+/// (docs/theory/finite-width.md §2). Linearizing Delta(t+1) = (I - (eta/P) K) Delta gives the prediction variance.
 public enum LazyFluctuations {
     /// The universal single-sample curve N Var Delta(t) = kappa y^2 eta^2 t^2 (1 - eta K)^{2(t-1)} (exact discrete
     /// time) or kappa y^2 tau^2 e^{-2 K tau} with tau = eta t (gradient flow). It peaks at tau = 1/K; only the
@@ -34,7 +34,7 @@ public enum LazyFluctuations {
     }
 
     /// N Var f_*(infinity) for P = 1 with a test point of overlap K^x_*: f_* = y K_*/K, so
-    /// N Var f_* = y^2 [kappa_** K^2 - 2 K K_* kappa_* + kappa K_*^2] / K^4 (spec section 2).
+    /// N Var f_* = y^2 [kappa_** K^2 - 2 K K_* kappa_* + kappa K_*^2] / K^4 (docs/theory/finite-width.md §2).
     public static func testPointVarianceAtConvergence(_ act: FluctuationActivation, testOverlap o: Double, y: Double,
                                                       order: Int = 80) throws -> Double {
         let gh = try GaussHermite(order: order)
@@ -88,7 +88,7 @@ public enum LazyFluctuations {
         return (Matrix(rows: P, cols: P, columnMajor: mean), kappa)
     }
 
-    /// Eigenbasis formula in exact discrete time (spec section 2): with K_inf = sum lambda_k psi_k psi_k^T,
+    /// Eigenbasis formula in exact discrete time (docs/theory/finite-width.md §2): with K_inf = sum lambda_k psi_k psi_k^T,
     /// a_k = 1 - (eta/P) lambda_k, y_k = psi_k^T y,
     ///
     ///     v_kl(t) = (eta/P)(a_k^t - a_l^t)/(a_k - a_l) ,  v_kk(t) = (eta/P) t a_k^{t-1}

@@ -2,7 +2,7 @@ import Foundation
 import LinearAlgebra
 import NumericalCore
 
-/// Online (population-gradient) learning of a linear target with a two-layer linear network (spec section 7):
+/// Online (population-gradient) learning of a linear target with a two-layer linear network (docs/theory/finite-width.md §7):
 /// f(x) = a^T W x/(gamma0 N), a in R^N, W in R^{N x D}, entries N(0, 1) (no 1/sqrt(D)), whitened inputs,
 /// beta = W^T a/(gamma0 N), target beta* = e_1; steps a += c W (beta* - beta), W += c a (beta* - beta)^T with
 /// c = eta gamma0 (uncentered).

@@ -80,7 +80,7 @@ struct SitePath {
 }
 
 extension TwoLayerProblem {
-    /// Solves the leading-order fluctuation theory by the exact discrete-time propagator of spec section 3.
+    /// Solves the leading-order fluctuation theory by the exact discrete-time propagator of docs/theory/finite-width.md §3.
     /// For sqrt(2) ReLU the phi'' = delta terms of the sensitivities are dropped (approximate in the rich regime;
     /// the record's message says so).
     ///
@@ -91,7 +91,7 @@ extension TwoLayerProblem {
     ///     d f_*  = gamma0^{-1} (eps_q* + M_* dDelta) ,   dK = eps_K + D dDelta ,  D = <d k(t) / d Delta(s)>
     ///
     /// with N Cov(eps) the single-site covariance kappa of (q, q_*, k). Equivalently N Cov = (I - D)^{-1} kappa (I - D)^{-T}
-    /// in the Jacobian form of spec section 1. We evaluate it as the per-path variance of the *influence*
+    /// in the Jacobian form of docs/theory/finite-width.md §1. We evaluate it as the per-path variance of the *influence*
     /// psi = J (psi_path - mean), J built from (gamma0 I + M)^{-1} (forward substitution, never regularized), M_*, D.
     ///
     /// Passes: (1) the DMFT mean by a synchronous forward sweep of S paths (causal, so no iteration is needed);

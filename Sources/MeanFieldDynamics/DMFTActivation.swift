@@ -2,7 +2,7 @@ import Foundation
 import NumericalCore
 
 /// A pointwise nonlinearity phi with its first and second derivatives (the second derivative enters the
-/// Jacobian recursions and the equal-time part of B, spec sections 4 and 6).
+/// Jacobian recursions and the equal-time part of B, docs/theory/dmft.md §4 and 6).
 public struct Activation: Sendable, CustomStringConvertible {
     /// Which closed forms apply (static kernels, solver choice).
     public enum Kind: Sendable, Equatable { case linear, relu, other }
@@ -43,7 +43,7 @@ public struct Activation: Sendable, CustomStringConvertible {
                           secondDerivative: { let t = Foundation.tanh(beta * $0); return -2 * beta * t * (1 - t * t) })
     }
 
-    /// phi(h) = max(h, 0). Its second derivative is a delta function, which pathwise Jacobians drop (spec section 4).
+    /// phi(h) = max(h, 0). Its second derivative is a delta function, which pathwise Jacobians drop (docs/theory/dmft.md §4).
     public static let relu = Activation(name: "relu", kind: .relu, reluScale: 1, phi: { max($0, 0) },
                                         derivative: { $0 > 0 ? 1 : 0 }, secondDerivative: { _ in 0 })
 
@@ -80,7 +80,7 @@ public struct Activation: Sendable, CustomStringConvertible {
     }
 
     /// (E[phi(a) phi(b)], E[phi'(a) phi'(b)]) for a centred Gaussian pair with covariance [[kaa, kab], [kab, kbb]]:
-    /// closed forms for linear and ReLU (arc-cosine kernels, spec section 6), Gauss-Hermite quadrature otherwise.
+    /// closed forms for linear and ReLU (arc-cosine kernels, docs/theory/dmft.md §6), Gauss-Hermite quadrature otherwise.
     public func gaussianMoments(kaa: Double, kab: Double, kbb: Double, quadrature: GaussHermite) -> (phi: Double, derivative: Double) {
         switch kind {
         case .linear: return (kab, 1)

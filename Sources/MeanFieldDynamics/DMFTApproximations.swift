@@ -2,14 +2,14 @@ import Foundation
 import LinearAlgebra
 import NumericalCore
 
-/// The approximations of paper section 5 / spec section 7, on the same grid and output as the full DMFT.
+/// The approximations of paper section 5 / docs/theory/dmft.md §7, on the same grid and output as the full DMFT.
 public enum DMFTApproximations {
     public enum Method: String, Sendable, CaseIterable {
         /// Kernels frozen at initialization (gamma0 = 0): Delta(t) = (I - (eta/P) K_0)^t y.
         case staticNTK = "static"
         /// Gradient independence: A = B = 0.
         case gradientIndependence = "gi"
-        /// Leading order in gamma0^2 of the full DMFT (deep linear; spec section 7, item 3).
+        /// Leading order in gamma0^2 of the full DMFT (deep linear; docs/theory/dmft.md §7, item 3).
         case perturbative
         /// The paper's eq. 13 form (the O(gamma0^2) expansion of the GI DMFT; reproduces the paper's Fig. 3).
         case perturbativeEq13 = "perturbative-eq13"
@@ -61,7 +61,7 @@ public enum DMFTApproximations {
                                 ntk: [Matrix](repeating: k0, count: T))
     }
 
-    /// Leading-order perturbation theory in gamma0^2 for deep linear networks (spec section 7, item 3). With the lazy
+    /// Leading-order perturbation theory in gamma0^2 for deep linear networks (docs/theory/dmft.md §7, item 3). With the lazy
     /// trajectory Delta^0(t) = (I - (eta/P)(L+1)K)^t y and v_a(t) = (eta/P) sum_{s<t} Delta^0_a(s),
     /// v_ab(t) = (eta/P) sum_{s<t} Delta^0_a(s) v_b(s):
     ///

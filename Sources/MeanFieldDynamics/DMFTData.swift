@@ -3,7 +3,7 @@ import LinearAlgebra
 import NumericalCore
 
 /// The data a DMFT solve and a network share: P training inputs x_mu in R^D with targets y_mu, optional test
-/// inputs, and the input kernel K^x_{mu nu} = x_mu . x_nu / D over train and test points (spec section 1).
+/// inputs, and the input kernel K^x_{mu nu} = x_mu . x_nu / D over train and test points (docs/theory/dmft.md §1).
 ///
 /// Sample index convention: training points first (0..<trainCount), test points after them. Test points are
 /// carried in every kernel but left out of every Delta-sum (their Delta entries are zero).
@@ -67,13 +67,13 @@ public struct DMFTData: Sendable {
 
     /// How synthetic targets are made.
     public enum Labels: String, Sendable, CaseIterable {
-        /// First half +1, second half -1 (the paper's synthetic setting, spec section 10).
+        /// First half +1, second half -1 (the paper's synthetic setting, docs/theory/dmft.md §10).
         case binary
         /// A linear teacher y = beta . x / sqrt(D), beta ~ N(0, I).
         case teacher
     }
 
-    /// Synthetic data of spec section 10: x ~ N(0, I_D) for P training and `testPoints` test points, targets
+    /// Synthetic data of docs/theory/dmft.md §10: x ~ N(0, I_D) for P training and `testPoints` test points, targets
     /// by `labels` (binary: first half +1, second half -1; test binary labels alternate). Seeded from `seed`.
     public static func synthetic(trainPoints p: Int, inputDimension d: Int, testPoints: Int = 0,
                                  labels: Labels = .binary, seed: UInt64 = 0) throws -> DMFTData {

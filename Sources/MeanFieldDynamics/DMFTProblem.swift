@@ -2,7 +2,7 @@ import Foundation
 import LinearAlgebra
 import NumericalCore
 
-/// One learning problem shared by the theory and the networks (spec section 1): data, depth L, activation phi,
+/// One learning problem shared by the theory and the networks (docs/theory/dmft.md §1): data, depth L, activation phi,
 /// feature-learning strength gamma0, learning rate eta (the network's is eta gamma0^2 N) and the number of grid
 /// times T (t = 0..<T, i.e. T - 1 updates are reflected in the last recorded time).
 public struct DMFTProblem: Sendable {
@@ -45,7 +45,7 @@ public struct DMFTProblem: Sendable {
     var p: Int { data.trainCount }
     var n: Int { data.totalCount }
 
-    /// The Euler update of spec section 4 given the NTK at time t: Delta(t+1) = Delta(t) - (eta/P) K[t] Delta(t)
+    /// The Euler update of docs/theory/dmft.md §4 given the NTK at time t: Delta(t+1) = Delta(t) - (eta/P) K[t] Delta(t)
     /// on training points; test predictions f_*(t+1) = f_*(t) + (eta/P) K_{*, train}(t) Delta(t).
     /// Returns (Delta [t][mu] train, predictions [t][mu] all points, loss).
     func eulerTrajectory(ntk: (Int) -> Matrix) -> (delta: [[Double]], predictions: [[Double]], loss: [Double]) {

@@ -2,16 +2,16 @@ import Foundation
 import LinearAlgebra
 import NumericalCore
 
-/// Options of the deep linear DMFT solver (spec section 5).
+/// Options of the deep linear DMFT solver (docs/theory/dmft.md §5).
 public struct DeepLinearDMFTOptions: Sendable {
     /// Stop when rho_n = max(|Delta_n - Delta_{n-1}|_inf, max_l |H^l_n - H^l_{n-1}|_F / |H^l_n|_F, same for G) < tolerance.
     public var tolerance: Double
     public var maxIterations: Int
     /// Damping alpha in X <- alpha X_new + (1 - alpha) X for H, G, A, B; backs off to 0.5 when rho grows for more
-    /// than 2L + 1 sweeps in a row (the spec's 3 sweeps cut the normal transient of deep networks short and then
+    /// than 2L + 1 sweeps in a row (the documented 3 sweeps cut the normal transient of deep networks short and then
     /// converge geometrically at rate ~0.6 instead of collapsing).
     public var damping: Double
-    /// Gradient independence (A = B = 0; spec section 7).
+    /// Gradient independence (A = B = 0; docs/theory/dmft.md §7).
     public var gradientIndependence: Bool
     /// Causal horizon continuation: solve on the first 16, 32, 64, ... grid times and embed each converged solution
     /// in the next (exact by causality). Undamped sweeps over the whole horizon behave like Picard iterations of a
@@ -45,7 +45,7 @@ public struct DeepLinearDMFTSolution: Sendable {
     public var damping: Double
 }
 
-/// Deep linear DMFT (phi(h) = h), the closed matrix equations of spec section 5:
+/// Deep linear DMFT (phi(h) = h), the closed matrix equations of docs/theory/dmft.md §5:
 ///
 ///     C = A^{l-1} + (eta gamma0/P) 1[s<t] H^{l-1} Delta,   D = B^l + (eta gamma0/P) 1[s<t] G^{l+1} Delta
 ///     M_g = (I_T - D C)^{-1},  M_h = I + C M_g D  (push-through)
@@ -116,7 +116,7 @@ public enum DeepLinearDMFT {
         return k
     }
 
-    /// One layer of spec section 5 given its neighbours; writes the damped H^l, alpha H^l_new + (1 - alpha) `old`,
+    /// One layer of docs/theory/dmft.md §5 given its neighbours; writes the damped H^l, alpha H^l_new + (1 - alpha) `old`,
     /// into `h` (using `z` as work space, all (T n) x (T n)) and returns G^l, A^l = C M_g, B^{l-1} = M_g D and
     /// |H^l - old|_F / |H^l|_F (non-finite when any entry is).
     static func layerUpdate(hPrev: Matrix, gNext: Matrix, aPrev: Matrix, b: Matrix, delta: [Double], c0: Double,

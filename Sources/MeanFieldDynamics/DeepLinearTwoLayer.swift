@@ -3,7 +3,7 @@ import LinearAlgebra
 import NumericalCore
 
 extension DeepLinearDMFT {
-    /// Exact one-pass time-marching solve of the two-layer (L = 1) linear DMFT (spec section 6, two-layer case,
+    /// Exact one-pass time-marching solve of the two-layer (L = 1) linear DMFT (docs/theory/dmft.md §6, two-layer case,
     /// with phi(h) = h). The fields are linear in the sources (u ~ N(0, K^x), r ~ N(0, 1)):
     ///
     ///     h(t) = alpha(t) u + beta(t) r,   g(t) = gamma(t) . u + delta(t) r,

@@ -3,11 +3,11 @@ import LinearAlgebra
 import NumericalCore
 
 /// The common output of every DMFT solver, approximation and network run: a trajectory on the grid t = 0..<T
-/// (t = "after t updates", spec section 1) with the two-time kernels of every hidden layer.
+/// (t = "after t updates", docs/theory/dmft.md §1) with the two-time kernels of every hidden layer.
 ///
 /// Kernel layout: `kernelPhi[l-1]` is Phi^l as an (T n) x (T n) matrix, n = `pointCount` (train then test
 /// points), entry (t n + mu, s n + nu) = Phi^l[t, mu, s, nu]. For deep linear DMFT the gradient kernels carry
-/// no sample index (spec section 2) and `kernelG[l-1]` is T x T (`gradientIsSampleIndependent`); otherwise it
+/// no sample index (docs/theory/dmft.md §2) and `kernelG[l-1]` is T x T (`gradientIsSampleIndependent`); otherwise it
 /// has the layout of Phi.
 public struct KernelTrajectory: Sendable {
     /// Number of grid times T.
@@ -124,7 +124,7 @@ public struct KernelTrajectory: Sendable {
     }
 }
 
-/// Theory-vs-network comparisons (spec section 9): kernel alignment A(X, Y) = <X, Y>_F / (|X|_F |Y|_F) of
+/// Theory-vs-network comparisons (docs/theory/dmft.md §9): kernel alignment A(X, Y) = <X, Y>_F / (|X|_F |Y|_F) of
 /// flattened kernels, per layer and time, and loss differences.
 public enum KernelComparison {
     /// Which kernel to compare.

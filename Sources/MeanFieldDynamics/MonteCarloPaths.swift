@@ -26,7 +26,7 @@ extension NonlinearDMFT {
         return (deltas, preds, loss)
     }
 
-    /// The forward sweep of spec section 4 for all S paths at once (rows are paths):
+    /// The forward sweep of docs/theory/dmft.md §4 for all S paths at once (rows are paths):
     /// h(t) = u(t) + sum_{s<t} M(t,s) g(s); phi(h(t)); z(t) = r(t) + sum_{s<=t} N(t,s) phi(h(s)); g(t) = phi'(h(t)) z(t).
     static func solveFields(u: Matrix, r: Matrix, M: Matrix, N: Matrix, act: Activation, S: Int, T: Int, n: Int) -> Fields {
         let tn = T * n
@@ -53,7 +53,7 @@ extension NonlinearDMFT {
         return Fields(h: h, phi: ph, z: z, g: g)
     }
 
-    /// Averaged response functions by forward Jacobian recursions per path (spec section 6, step 4):
+    /// Averaged response functions by forward Jacobian recursions per path (docs/theory/dmft.md §6, step 4):
     ///
     ///     J_h(t) = E_h(t) + sum_{t'<t} M(t,t') J_g(t'),   J_z(t) = E_z(t) + sum_{t'<=t} N(t,t') phi'(h(t')) J_h(t'),
     ///     J_g(t) = phi''(h(t)) z(t) J_h(t) + phi'(h(t)) J_z(t),

@@ -2,12 +2,12 @@ import Foundation
 import LinearAlgebra
 import NumericalCore
 
-/// Finite-width fully connected networks in the mean-field parameterization (spec sections 1 and 9):
+/// Finite-width fully connected networks in the mean-field parameterization (docs/theory/dmft.md §1 and 9):
 ///
 ///     h^1 = W^0 x / sqrt(D),  h^{l+1} = W^l phi(h^l) / sqrt(N),  f = w . phi(h^L) / (gamma0 N),
 ///
 /// all weights i.i.d. N(0, 1), full-batch gradient descent on (1/2P) sum_mu (f_mu - f_mu(0) - y_mu)^2 with
-/// learning rate eta gamma0^2 N (the exact step of spec section 1, applied as BLAS rank-P updates).
+/// learning rate eta gamma0^2 N (the exact step of docs/theory/dmft.md §1, applied as BLAS rank-P updates).
 /// At each grid time t, before update t, it records the loss, the centered predictions on train and test points
 /// and phi(h^l), g^l = gamma0 N df/dh^l for every point, from which Phi^l, G^l and the NTK are formed.
 public struct NetworkTrainer: Sendable {
@@ -104,7 +104,7 @@ public struct NetworkTrainer: Sendable {
                 grads[l].storage.replaceSubrange((t * n * nW)..<((t + 1) * n * nW), with: gs[l].storage)
             }
             if t == T - 1 { break }
-            // exact GD step (spec section 1), train columns only
+            // exact GD step (docs/theory/dmft.md §1), train columns only
             let c = eta * g0 / Double(P)
             func trainBlock(_ m: Matrix, scaledBy dl: [Double]) -> Matrix {
                 var out = Matrix(rows: m.rows, cols: P)

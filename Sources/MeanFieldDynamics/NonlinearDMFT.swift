@@ -2,7 +2,7 @@ import Foundation
 import LinearAlgebra
 import NumericalCore
 
-/// Options of the alternating Monte Carlo DMFT solver (spec section 6).
+/// Options of the alternating Monte Carlo DMFT solver (docs/theory/dmft.md §6).
 public struct NonlinearDMFTOptions: Sendable {
     /// Monte Carlo paths S per layer.
     public var samples: Int
@@ -15,15 +15,15 @@ public struct NonlinearDMFTOptions: Sendable {
     /// Fresh normals every iteration (the official way) instead of common random numbers. rho then plateaus at the
     /// noise floor sigma = alpha sqrt(2/S); the solver stops once rho < 3 sigma for 3 consecutive iterations.
     public var freshSamples: Bool
-    /// Gradient independence: keep A = B = 0 (spec section 7).
+    /// Gradient independence: keep A = B = 0 (docs/theory/dmft.md §7).
     public var gradientIndependence: Bool
     /// Independent replicas (seeds) for Monte Carlo standard errors (spec: R >= 4 to report errors).
     public var replicas: Int
     /// Bytes the solve may use (nil: `MemoryBudget.available`).
     public var memoryLimit: Int?
     /// Delta update: Euler (default, the official convention) or exact discrete time,
-    /// f_mu(t) = gamma0^{-1} <z^L(t) phi(h^L_mu(t))> - (same at t = 0) from the current paths (spec section 4).
-    /// With the exact update, an L = 1 solve with S paths is pathwise a width-S network (spec section 6).
+    /// f_mu(t) = gamma0^{-1} <z^L(t) phi(h^L_mu(t))> - (same at t = 0) from the current paths (docs/theory/dmft.md §4).
+    /// With the exact update, an L = 1 solve with S paths is pathwise a width-S network (docs/theory/dmft.md §6).
     public var exactDelta: Bool
     /// Explicit initial fields for L = 1: u (S x n, row i = W^0_i X / sqrt(D)) and r (length S, the readout), which
     /// make the solve reproduce a given network exactly. Only with one replica.
@@ -83,7 +83,7 @@ public struct NonlinearDMFTSolution: Sendable {
     public var checkpointNote: String?
 }
 
-/// Nonlinear DMFT by the alternating Monte Carlo solver of spec section 6 (paper eqs. 9-10):
+/// Nonlinear DMFT by the alternating Monte Carlo solver of docs/theory/dmft.md §6 (paper eqs. 9-10):
 ///
 /// * sample u^l ~ GP(0, Phi^{l-1}) and r^l ~ GP(0, G^{l+1}) on the (t, mu) grid (symmetric PSD square roots,
 ///   common random numbers by default),
@@ -92,7 +92,7 @@ public struct NonlinearDMFTSolution: Sendable {
 /// * responses A^l = <phi'(h) J_hr>, B^{l-1} = <J_gu> from forward Jacobian recursions per path,
 /// * Phi^l = <phi(h) phi(h)^T>, G^l = <g g^T>, damped updates, Euler Delta, until rho < tolerance.
 public enum NonlinearDMFT {
-    /// Static (initial) kernels of spec section 6, n x n per layer l = 1...L: Phi^l_0 = E[phi(u) phi(u)^T] with
+    /// Static (initial) kernels of docs/theory/dmft.md §6, n x n per layer l = 1...L: Phi^l_0 = E[phi(u) phi(u)^T] with
     /// u ~ N(0, Phi^{l-1}_0), G^l_0 = E[phi'(u) phi'(u)^T] * G^{l+1}_0 (closed forms for linear and ReLU).
     public static func staticKernels(_ problem: DMFTProblem, quadratureOrder: Int = 48) throws -> (phi: [Matrix], g: [Matrix]) {
         let gh = try GaussHermite(order: quadratureOrder)
@@ -181,7 +181,7 @@ public enum NonlinearDMFT {
                                      checkpointNote: note)
     }
 
-    /// Symmetric PSD square root V sqrt(max(lambda, 0)) V^T (spec section 6; continuous under common random numbers).
+    /// Symmetric PSD square root V sqrt(max(lambda, 0)) V^T (docs/theory/dmft.md §6; continuous under common random numbers).
     static func psdSqrt(_ m: Matrix) throws -> Matrix {
         let e = try LAPACK.symmetricEigen(m)
         var vs = e.vectors

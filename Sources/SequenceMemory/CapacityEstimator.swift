@@ -6,14 +6,14 @@ public struct MemoryModel: Sendable {
     public enum Kind: Sendable {
         /// SeqNet / DenseNet with separation f.
         case denseNet(Separation)
-        /// tau = 1 MixedNet (spec §2.3).
+        /// tau = 1 MixedNet (docs/theory/sequence-memory.md §2.3).
         case mixedNet(symmetric: Separation, asymmetric: Separation, lambda: Double)
-        /// Generalized pseudoinverse rule (spec §2.2).
+        /// Generalized pseudoinverse rule (docs/theory/sequence-memory.md §2.2).
         case pseudoinverse(Separation)
     }
     public var kind: Kind
     public var convention: OverlapConvention
-    /// Pattern bias epsilon, Pr(+1) = (1+epsilon)/2 (spec §7); 0 for i.i.d. Rademacher.
+    /// Pattern bias epsilon, Pr(+1) = (1+epsilon)/2 (docs/theory/sequence-memory.md §7); 0 for i.i.d. Rademacher.
     public var bias: Double
     /// Check only the P-1 serial transitions (the paper's check) instead of all P.
     public var serial: Bool
@@ -64,7 +64,7 @@ public struct CapacityPoint: Sendable, Codable {
     public var upper: Double
 }
 
-/// A P_50 estimate by the protocol of spec §6.
+/// A P_50 estimate by the protocol of docs/theory/sequence-memory.md §6.
 public struct CapacityEstimate: Sendable, Codable {
     public var criterion: RecallCriterion
     public var neurons: Int
@@ -89,7 +89,7 @@ public struct CapacityEstimate: Sendable, Codable {
     public var record: ConvergenceRecord
 }
 
-/// The P_50 estimation protocol of spec §6: s(P) from `trials` >= 200 independent sequences per P; start from a
+/// The P_50 estimation protocol of docs/theory/sequence-memory.md §6: s(P) from `trials` >= 200 independent sequences per P; start from a
 /// prediction, double or halve until s(P_lo) >= 1/2 > s(P_hi), bisect geometrically on integers until
 /// P_hi - P_lo <= max(1, ceil(0.01 P_lo)); add P_lo x {0.8, 0.9, 1.1, 1.2}; Clopper-Pearson 95 % intervals.
 /// Trials run in parallel, trial t at P drawing from RandomStream(seed, point: (pointID, P), sample: t).
@@ -124,7 +124,7 @@ public enum CapacityEstimator {
         return ok.filter { $0 }.count
     }
 
-    /// The search of spec §6 around a user success counter `successes(P)` (out of `trials`).
+    /// The search of docs/theory/sequence-memory.md §6 around a user success counter `successes(P)` (out of `trials`).
     public static func estimate(trials: Int, start: Double, maxPatterns: Int, criterion: RecallCriterion, neurons: Int,
                                 successes: (Int) throws -> Int) throws -> CapacityEstimate {
         let clock = Stopwatch()

@@ -1,10 +1,10 @@
 import Foundation
 import NumericalCore
 
-/// Capacity theory of spec §4-§5: crosstalk moments, the Gaussian signal-to-noise approximation with the
+/// Capacity theory of docs/theory/sequence-memory.md §4-§5: crosstalk moments, the Gaussian signal-to-noise approximation with the
 /// finite-N exact variance, the leading-order laws (eq. 9, 10), and the near-duplicate (birthday) limit.
 public enum CapacityTheory {
-    /// beta = e^2 / cosh 2 = 1.9640276 (spec §4.2): E f(M)^2 = beta^{-(N-1)} for the exponential DenseNet.
+    /// beta = e^2 / cosh 2 = 1.9640276 (docs/theory/sequence-memory.md §4.2): E f(M)^2 = beta^{-(N-1)} for the exponential DenseNet.
     public static let beta = exp(2.0) / cosh(2.0)
 
 
@@ -15,7 +15,7 @@ public enum CapacityTheory {
         return r
     }
 
-    /// E M^q for M = (1/n) sum_{j=1}^n eta_j, eta Rademacher (spec §4.2), by the exact binomial law (log-binomials).
+    /// E M^q for M = (1/n) sum_{j=1}^n eta_j, eta Rademacher (docs/theory/sequence-memory.md §4.2), by the exact binomial law (log-binomials).
     public static func moment(n: Int, power q: Int) -> Double {
         var s = 0.0
         for j in 0...n {
@@ -26,7 +26,7 @@ public enum CapacityTheory {
         return s
     }
 
-    /// v = E f(M)^2, the crosstalk variance per pattern, with n = N-1 and f normalized so that f(1) = 1 (spec §4.2):
+    /// v = E f(M)^2, the crosstalk variance per pattern, with n = N-1 and f normalized so that f(1) = 1 (docs/theory/sequence-memory.md §4.2):
     /// Var C = (P-1) v. Exponential: ((1 + e^-4)/2)^{N-1} = beta^{-(N-1)}. Self-inclusive: n = N and the
     /// exponential gets the extra e^{xi S - 1} factor, E = ((1+e^-4)/2)^{N-1} (1+e^-4)/2.
     public static func crosstalkVariancePerPattern(_ f: Separation, neurons: Int,
@@ -45,7 +45,7 @@ public enum CapacityTheory {
     }
 
     /// Per-bit error probability of one transition with P patterns: Gaussian crosstalk p = H(1/sqrt((P-1) v))
-    /// (spec §4.3), continuous in P. For the SeqNet `exactSeqNet` gives the exact binomial
+    /// (docs/theory/sequence-memory.md §4.3), continuous in P. For the SeqNet `exactSeqNet` gives the exact binomial
     /// p = Pr[Bin(n, 1/2) <= (n - (N-1))/2], n = (P-1)(N-1) (P rounded).
     public static func bitErrorProbability(patterns p: Double, neurons: Int, separation f: Separation,
                                            exactSeqNet: Bool = false) -> Double {
@@ -61,7 +61,7 @@ public enum CapacityTheory {
         return SpecialFunctions.normalUpperTail(1 / ((p - 1) * v).squareRoot())
     }
 
-    /// Exact SeqNet bit-error probability Pr[Bin(n, 1/2) <= (n - (N-1))/2], n = (P-1)(N-1) (spec §4.2).
+    /// Exact SeqNet bit-error probability Pr[Bin(n, 1/2) <= (n - (N-1))/2], n = (P-1)(N-1) (docs/theory/sequence-memory.md §4.2).
     public static func exactSeqNetError(patterns pp: Int, neurons: Int) -> Double {
         do {
             let n = (pp - 1) * (neurons - 1)
@@ -71,7 +71,7 @@ public enum CapacityTheory {
         }
     }
 
-    /// E f(M)^4 (normalized f), for the excess kurtosis of spec §4.5.
+    /// E f(M)^4 (normalized f), for the excess kurtosis of docs/theory/sequence-memory.md §4.5.
     public static func fourthMomentPerPattern(_ f: Separation, neurons: Int) -> Double {
         let n = neurons - 1
         switch f {
@@ -84,13 +84,13 @@ public enum CapacityTheory {
         }
     }
 
-    /// Excess kurtosis of the crosstalk C with P patterns (spec §4.5): [E f^4 - 3 (E f^2)^2] / ((P-1) (E f^2)^2).
+    /// Excess kurtosis of the crosstalk C with P patterns (docs/theory/sequence-memory.md §4.5): [E f^4 - 3 (E f^2)^2] / ((P-1) (E f^2)^2).
     public static func crosstalkExcessKurtosis(patterns p: Double, neurons: Int, separation f: Separation) -> Double {
         let v = crosstalkVariancePerPattern(f, neurons: neurons)
         return (fourthMomentPerPattern(f, neurons: neurons) - 3 * v * v) / ((p - 1) * v * v)
     }
 
-    /// Gaussian bit-error probability with the first Edgeworth correction for the excess kurtosis kappa of spec §4.5
+    /// Gaussian bit-error probability with the first Edgeworth correction for the excess kurtosis kappa of docs/theory/sequence-memory.md §4.5
     /// (C is symmetric, so there is no skewness term): p = H(z) + phi(z) kappa (z^3 - 3z)/24, z = 1/sqrt((P-1)v).
     /// [derived, an extension of the spec] The kurtosis K_d/(P-1) thickens the tail for d >= 2.
     public static func bitErrorProbabilityKurtosisCorrected(patterns p: Double, neurons: Int, separation f: Separation) -> Double {
@@ -111,7 +111,7 @@ public enum CapacityTheory {
         }, from: 2)
     }
 
-    /// Finite-N P_50 (spec §4.3, [project]): the P solving N P p(P) = ln 2 (periodic sequence; N (P-1) p for
+    /// Finite-N P_50 (docs/theory/sequence-memory.md §4.3, [project]): the P solving N P p(P) = ln 2 (periodic sequence; N (P-1) p for
     /// serial recall) or N p(P) = ln 2 (one transition), with p the Gaussian bit-error probability with exact v.
     public static func finiteNP50(neurons: Int, separation f: Separation, criterion: RecallCriterion,
                                   serial: Bool = false, exactSeqNet: Bool = false) -> Double {
@@ -126,7 +126,7 @@ public enum CapacityTheory {
         return solveIncreasing({ hazard($0) - M_LN2 }, from: 2)
     }
 
-    /// Near-duplicate (birthday) hazard of the self-excluded exponential DenseNet (spec §5): sequence
+    /// Near-duplicate (birthday) hazard of the self-excluded exponential DenseNet (docs/theory/sequence-memory.md §5): sequence
     /// binom(P,2)(1+N/2)/2^N, one transition (P-1)(1+N/4)/2^N; self-inclusive: binom(P,2)/2^N, (P-1)/2^N.
     public static func nearDuplicateHazard(patterns p: Double, neurons: Int, criterion: RecallCriterion,
                                            convention: OverlapConvention = .selfExcluded) -> Double {
@@ -141,7 +141,7 @@ public enum CapacityTheory {
     }
 
     /// Exponential DenseNet P_50 predictions: the paper's Gaussian curve (finite-N exact v), the near-duplicate
-    /// limit alone, and both hazards added (spec §5).
+    /// limit alone, and both hazards added (docs/theory/sequence-memory.md §5).
     public static func exponentialP50(neurons: Int, criterion: RecallCriterion) -> (gaussian: Double, nearDuplicate: Double, combined: Double) {
         let g = finiteNP50(neurons: neurons, separation: .exponential, criterion: criterion)
         let nd = solveIncreasing({ nearDuplicateHazard(patterns: $0, neurons: neurons, criterion: criterion) - M_LN2 }, from: 2)
@@ -162,7 +162,7 @@ public enum CapacityTheory {
         return bisect(g, in: (lo, hi), geometric: true, relativeTolerance: 1e-12)
     }
 
-    /// Leading-order transition capacity (spec §4.4): polynomial eq. (9) N^d / (2 (2d-1)!! ln N); exponential
+    /// Leading-order transition capacity (docs/theory/sequence-memory.md §4.4): polynomial eq. (9) N^d / (2 (2d-1)!! ln N); exponential
     /// eq. (10) beta^{N-1} / (2 ln N).
     public static func leadingOrderTransitionCapacity(neurons: Int, separation f: Separation) -> Double {
         let n = Double(neurons)
@@ -173,7 +173,7 @@ public enum CapacityTheory {
         }
     }
 
-    /// Leading-order sequence capacity (spec §4.4): N^d / (2 (d+1) (2d-1)!! ln N); exponential beta^{N-1} / (2 ln(beta) N).
+    /// Leading-order sequence capacity (docs/theory/sequence-memory.md §4.4): N^d / (2 (d+1) (2d-1)!! ln N); exponential beta^{N-1} / (2 ln(beta) N).
     public static func leadingOrderSequenceCapacity(neurons: Int, separation f: Separation) -> Double {
         let n = Double(neurons)
         switch f {
@@ -183,13 +183,13 @@ public enum CapacityTheory {
         }
     }
 
-    /// Near-duplicate sequence P_50 = sqrt(2 ln 2 2^N / (1 + N/2)) (spec §5; self-inclusive: sqrt(2 ln 2 2^N)).
+    /// Near-duplicate sequence P_50 = sqrt(2 ln 2 2^N / (1 + N/2)) (docs/theory/sequence-memory.md §5; self-inclusive: sqrt(2 ln 2 2^N)).
     public static func nearDuplicateSequenceP50(neurons: Int, convention: OverlapConvention = .selfExcluded) -> Double {
         let n = Double(neurons)
         return (2 * M_LN2 * pow(2, n) / (convention == .selfExcluded ? 1 + n / 2 : 1)).squareRoot()
     }
 
-    /// The degree maximizing eq. (9) at fixed N (spec §4.4 "maximal degree"); ties give the smaller d.
+    /// The degree maximizing eq. (9) at fixed N (docs/theory/sequence-memory.md §4.4 "maximal degree"); ties give the smaller d.
     public static func eq9ArgmaxDegree(neurons: Int, maxDegree: Int = 200) -> Int {
         var best = 1, bestV = -Double.infinity
         for d in 1...maxDegree {
@@ -199,7 +199,7 @@ public enum CapacityTheory {
         return best
     }
 
-    /// MixedNet dwell-time rule (spec §2.3, crosstalk neglected): the first k >= 1 with
+    /// MixedNet dwell-time rule (docs/theory/sequence-memory.md §2.3, crosstalk neglected): the first k >= 1 with
     /// lambda f_A(k/tau) > f_S(1) + lambda f_A(1 - k/tau), k >= tau counting as tau; nil when it fails at k = tau
     /// (no transition; for polynomials lambda <= 1).
     /// With per-pattern gains, `lambda` is the drive out of the current pattern (lambda g_mu) and `lambdaIn` the
@@ -215,7 +215,7 @@ public enum CapacityTheory {
     }
 }
 
-/// Which recall event defines capacity (spec §4.1).
+/// Which recall event defines capacity (docs/theory/sequence-memory.md §4.1).
 public enum RecallCriterion: String, Sendable, CaseIterable, Codable {
     /// One designated transition xi^1 -> xi^2 exactly correct after one update.
     case transition

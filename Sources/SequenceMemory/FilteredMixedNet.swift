@@ -1,12 +1,12 @@
 import Foundation
 import NumericalCore
 
-/// The MixedNet with a time-filtered asymmetric term (spec §2.3):
+/// The MixedNet with a time-filtered asymmetric term (docs/theory/sequence-memory.md §2.3):
 /// T_MN(S(t))_i = sgn sum_mu [xi_i^mu f_S(m_i^mu(S(t))) + lambda g_mu xi_i^{mu+1} f_A(mbar_i^mu(t))],
 /// mbar_i^mu = (xi^mu . Sbar - xi_i^mu Sbar_i)/(N-1),  Sbar(t) = (1/tau) sum_{rho=0}^{tau-1} S(t-rho) (boxcar including
 /// the current state), history S(t) = xi^P for -tau <= t <= -1, S(0) = xi^1. Overlaps are self-excluded.
 /// `gains` g_mu (default 1) scale the asymmetric drive out of pattern mu: the per-pattern gain on the hidden unit of
-/// memory mu, the gating mechanism of spec §2.4 (an extension; the paper uses a global lambda).
+/// memory mu, the gating mechanism of docs/theory/sequence-memory.md §2.4 (an extension; the paper uses a global lambda).
 public struct FilteredMixedNet: Sendable {
     public let patterns: PatternSet
     public let symmetric: Separation
@@ -40,7 +40,7 @@ public struct FilteredMixedNet: Sendable {
         public var visits: [(pattern: Int, dwell: Int)]
     }
 
-    /// Runs `steps` synchronous updates (default P tau) from the spec's history.
+    /// Runs `steps` synchronous updates (default P tau) from the documented history.
     public func run(steps: Int? = nil) throws -> Run {
         let n = patterns.neurons, p = patterns.count
         let total = steps ?? p * tau

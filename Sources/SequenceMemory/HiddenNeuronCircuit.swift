@@ -1,7 +1,7 @@
 import Foundation
 import NumericalCore
 
-/// The two-layer circuit with one hidden neuron per memory (spec §2.4, after Krotov & Hopfield):
+/// The two-layer circuit with one hidden neuron per memory (docs/theory/sequence-memory.md §2.4, after Krotov & Hopfield):
 /// visible -> hidden W_{j mu} = xi_j^mu / N, hidden -> visible M_{mu j} = xi_j^{mu+1} (DenseNet) or
 /// xi_j^mu + lambda xi_j^{mu+1} (tau = 1 MixedNet with f_S = f_A), and
 /// h_mu(t) = f(sum_j W_{j mu} v_j(t)),  v_j(t+1) = sgn sum_mu M_{mu j} h_mu(t)   (a tie keeps v_j).

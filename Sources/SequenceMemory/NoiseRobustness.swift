@@ -1,7 +1,7 @@
 import Foundation
 import NumericalCore
 
-/// Noise robustness (spec §1, issue 4): recall of the sequence from a corrupted start state.
+/// Noise robustness (docs/theory/sequence-memory.md §1, issue 4): recall of the sequence from a corrupted start state.
 public enum NoiseRobustness {
     /// One point of a basin curve.
     public struct BasinPoint: Sendable {

@@ -1,6 +1,6 @@
 import NumericalCore
 
-/// P patterns xi^1..xi^P in {-1,+1}^N (spec §1), stored as Int8 rows and bit-packed into UInt64 words
+/// P patterns xi^1..xi^P in {-1,+1}^N (docs/theory/sequence-memory.md §1), stored as Int8 rows and bit-packed into UInt64 words
 /// (bit = 1 for +1, zero padding), so that the integer overlap is g = xi.S = N - 2 popcount(xi XOR S).
 public struct PatternSet: Sendable {
     /// N, the number of neurons.
@@ -62,12 +62,12 @@ public struct PatternSet: Sendable {
         self.packed = p
     }
 
-    /// i.i.d. Rademacher patterns (spec §1).
+    /// i.i.d. Rademacher patterns (docs/theory/sequence-memory.md §1).
     public static func random(neurons: Int, count: Int, rng: inout RandomStream) throws -> PatternSet {
         try biased(neurons: neurons, count: count, bias: 0, rng: &rng)
     }
 
-    /// Biased patterns, Pr(xi = +1) = (1 + bias)/2 (spec §7). bias = 0 draws 64 bits per random word.
+    /// Biased patterns, Pr(xi = +1) = (1 + bias)/2 (docs/theory/sequence-memory.md §7). bias = 0 draws 64 bits per random word.
     public static func biased(neurons: Int, count: Int, bias: Double, rng: inout RandomStream) throws -> PatternSet {
         try Validate.inRange("neurons", neurons, 2...1_000_000)
         try Validate.inRange("patterns", count, 1...100_000_000)

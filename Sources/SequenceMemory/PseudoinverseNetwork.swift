@@ -2,12 +2,12 @@ import Foundation
 import LinearAlgebra
 import NumericalCore
 
-/// Generalized pseudoinverse rule (spec §2.2):
+/// Generalized pseudoinverse rule (docs/theory/sequence-memory.md §2.2):
 /// T_GPI(S)_i = sgn sum_mu xi_i^{mu+1} f(a_mu(S)),  a = O^+ m,  O = Xi Xi^T / N,  m^nu = xi^nu . S / N,
 /// i.e. a(S) = (Xi^T)^+ S, the least-squares coefficients of S on the patterns (self-inclusive, consistent with O,
 /// so a(xi^kappa) = e_kappa exactly when rank O = P: recall is then perfect for any pattern statistics).
 /// f = m is Kanter & Sompolinsky's pseudoinverse rule. The exponential uses exp((N-1)(a-1)) shifted by its
-/// maximum; `exponentialOverflowFlag` is set when some a_mu > 1 + 1e-6 (numerically unstable, spec §2.2).
+/// maximum; `exponentialOverflowFlag` is set when some a_mu > 1 + 1e-6 (numerically unstable, docs/theory/sequence-memory.md §2.2).
 public struct PseudoinverseNetwork: Sendable {
     public let patterns: PatternSet
     public let separation: Separation

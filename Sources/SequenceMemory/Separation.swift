@@ -1,12 +1,12 @@
 import Foundation
 import NumericalCore
 
-/// The separation function f of the DenseNet, T(S)_i = sgn sum_mu xi_i^{mu+1} f(m_i^mu(S)) (spec §2.1).
+/// The separation function f of the DenseNet, T(S)_i = sgn sum_mu xi_i^{mu+1} f(m_i^mu(S)) (docs/theory/sequence-memory.md §2.1).
 public enum Separation: Sendable, CustomStringConvertible {
     /// f(m) = m^d; d = 1 is the SeqNet (classical asymmetric Hebbian network).
     case polynomial(Int)
     /// f(m) = exp((N-1)(m-1)) on self-excluded overlaps (f(1) = 1), evaluated in the overflow-safe Hamming form
-    /// e^{-2k}; on self-inclusive overlaps the raw-unit form e^{r-N} (spec §2.1, §2.4).
+    /// e^{-2k}; on self-inclusive overlaps the raw-unit form e^{r-N} (docs/theory/sequence-memory.md §2.1, §2.4).
     case exponential
     /// A user f (should be increasing); `name` is shown in outputs.
     case custom(name: String, f: @Sendable (Double) -> Double)

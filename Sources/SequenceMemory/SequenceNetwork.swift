@@ -6,10 +6,10 @@ import NumericalCore
 /// re-decision of the bits inside it; the default, about twice as fast) or `double`.
 public enum FieldPrecision: String, Sendable { case single, double }
 
-/// Periodic (xi^{P+1} = xi^1, all P associations; the paper's default) or open (sums stop at P-1) (spec §1).
+/// Periodic (xi^{P+1} = xi^1, all P associations; the paper's default) or open (sums stop at P-1) (docs/theory/sequence-memory.md §1).
 public enum Boundary: String, Sendable, CaseIterable { case periodic, open }
 
-/// Which overlap the separation function sees (spec §1): self-excluded m_i^mu = sum_{j != i} xi_j^mu S_j / (N-1)
+/// Which overlap the separation function sees (docs/theory/sequence-memory.md §1): self-excluded m_i^mu = sum_{j != i} xi_j^mu S_j / (N-1)
 /// (the default of every network here) or self-inclusive m^mu = xi^mu . S / N (two-layer circuit, GPI).
 public enum OverlapConvention: String, Sendable, CaseIterable { case selfExcluded = "self-excluded", selfInclusive = "self-inclusive" }
 
@@ -35,14 +35,14 @@ public struct TransitionCheck: Sendable {
     public var allCorrect: Bool { failures.isEmpty }
 }
 
-/// The sequence networks of spec §2.1 and the tau = 1 MixedNet of §2.3 with synchronous updates
+/// The sequence networks of docs/theory/sequence-memory.md §2.1 and the tau = 1 MixedNet of §2.3 with synchronous updates
 /// S_i(t+1) = sgn h_i(S(t)),  h_i = sum_terms w sum_mu T_i^mu f(m_i^mu(S)).
 ///
 /// * SeqNet: one asymmetric term, f = m. DenseNet: one asymmetric term, f = m^d, exp((N-1)(m-1)) or a user f.
-/// * MixedNet (tau = 1): symmetric f_S plus lambda times asymmetric f_A (spec §2.3).
+/// * MixedNet (tau = 1): symmetric f_S plus lambda times asymmetric f_A (docs/theory/sequence-memory.md §2.3).
 /// * Symmetric MHN / dense associative memory: one symmetric term.
 ///
-/// Fields use the two-value trick (spec §3): with g_mu = xi^mu . S, the self-excluded overlap takes the values
+/// Fields use the two-value trick (docs/theory/sequence-memory.md §3): with g_mu = xi^mu . S, the self-excluded overlap takes the values
 /// (g-1)/(N-1) or (g+1)/(N-1), so f(m_i^mu) = C_mu + E_mu xi_i^mu S_i, and at all stored patterns at once
 /// H = C Xi_T + Xi (.) (E (Xi_T (.) Xi)) by two GEMMs per term. Polynomial networks with P (N+1)^d < 2^50 are
 /// evaluated in unnormalized integer units, so the field is an exact integer and ties are exact zeros; otherwise
@@ -84,14 +84,14 @@ public struct SequenceNetwork: Sendable {
         shiftExponents = terms.allSatisfy { $0.separation.isExponential }
     }
 
-    /// SeqNet / DenseNet, T(S)_i = sgn sum_mu xi_i^{mu+1} f(m_i^mu(S)) (spec §2.1).
+    /// SeqNet / DenseNet, T(S)_i = sgn sum_mu xi_i^{mu+1} f(m_i^mu(S)) (docs/theory/sequence-memory.md §2.1).
     public static func denseNet(patterns: PatternSet, separation: Separation, boundary: Boundary = .periodic,
                                 convention: OverlapConvention = .selfExcluded) throws -> SequenceNetwork {
         try SequenceNetwork(patterns: patterns, terms: [FieldTerm(separation: separation, successor: true)],
                             boundary: boundary, convention: convention)
     }
 
-    /// tau = 1 MixedNet: sgn sum_mu [xi_i^mu f_S(m_i^mu) + lambda xi_i^{mu+1} f_A(m_i^mu)] (spec §2.3). lambda > 0.
+    /// tau = 1 MixedNet: sgn sum_mu [xi_i^mu f_S(m_i^mu) + lambda xi_i^{mu+1} f_A(m_i^mu)] (docs/theory/sequence-memory.md §2.3). lambda > 0.
     public static func mixedNet(patterns: PatternSet, symmetric fS: Separation, asymmetric fA: Separation, lambda: Double,
                                 boundary: Boundary = .periodic, convention: OverlapConvention = .selfExcluded) throws -> SequenceNetwork {
         try Validate.positive("lambda", lambda)
@@ -149,7 +149,7 @@ public struct SequenceNetwork: Sendable {
         return Double(best)
     }
 
-    /// C_mu and E_mu of the two-value trick for one term and one state with dots g (spec §3), with the
+    /// C_mu and E_mu of the two-value trick for one term and one state with dots g (docs/theory/sequence-memory.md §3), with the
     /// unrealizable-value rule: g = N sets f(b) := f(a), g = -N sets f(a) := f(b). Returns sum |C| + |E|.
     @inline(__always) func coefficients(_ sep: Separation, g: UnsafeBufferPointer<Int>, shift: Double,
                                         c: UnsafeMutablePointer<Double>, e: UnsafeMutablePointer<Double>) -> Double {
@@ -305,7 +305,7 @@ public struct SequenceNetwork: Sendable {
 
     static let guardBand = 1e-9
 
-    /// One synchronous update; a tie (h_i = 0) keeps S_i (spec §1).
+    /// One synchronous update; a tie (h_i = 0) keeps S_i (docs/theory/sequence-memory.md §1).
     public func step(_ s: [Int8]) -> [Int8] {
         let (h, scale, g) = fieldAndScale(s, PatternSet.pack(s))
         var out = s
@@ -346,7 +346,7 @@ public struct SequenceNetwork: Sendable {
     // MARK: all stored patterns at once (GEMM)
 
     /// Checks the transitions xi^nu -> xi^{nu+1} from every stored pattern (P for periodic, P-1 for open or when
-    /// `serial`, the paper's serial-recall check), in row blocks by two GEMMs per term (spec §3).
+    /// `serial`, the paper's serial-recall check), in row blocks by two GEMMs per term (docs/theory/sequence-memory.md §3).
     /// With `stopAtFirstError` the check ends at the first block containing an error.
     public func checkTransitions(serial: Bool = false, stopAtFirstError: Bool = false, blockRows: Int = 128,
                                  precision: FieldPrecision = .single) -> TransitionCheck {
@@ -645,7 +645,7 @@ public struct SequenceNetwork: Sendable {
     }
 
     /// Crosstalk at the stored xi^nu: C_i = xi_i^{nu+1} h_i - f(1) for a single-term DenseNet, f normalized
-    /// (f(1) = 1), one value per neuron i (spec §4.2).
+    /// (f(1) = 1), one value per neuron i (docs/theory/sequence-memory.md §4.2).
     public func crosstalk(at nu: Int) -> [Double] {
         let n = neurons, p = count
         let xv = patterns.values

@@ -2,7 +2,7 @@ import Foundation
 import LinearAlgebra
 import NumericalCore
 
-/// A covariance as users describe it (spec §1.2, §7). All are diagonal in the eigenbasis of the data
+/// A covariance as users describe it (docs/theory/structured-features.md §1.2, §7). All are diagonal in the eigenbasis of the data
 /// covariance Σ0 (index i = 0, 1, ... orders that basis), so Σ0 and Σ1 commute.
 public enum CovarianceSpec: Sendable, Equatable {
     /// c·I (never allocated for hidden layers; allows infinite widths).
@@ -17,8 +17,8 @@ public enum CovarianceSpec: Sendable, Equatable {
     /// Σ1 = Σ0^p (first layer only; zero eigenvalues of Σ0 stay zero).
     case powerOfData(Double)
     /// A full symmetric positive-semidefinite matrix in Σ0's eigenbasis. For the first layer it need not commute with
-    /// Σ0: C1 = Σ0^{1/2} Σ1 Σ0^{1/2} is diagonalised explicitly (spec §4.1). For later layers and Γ only its
-    /// eigenvalues matter (spec §1.2). Not allowed for Σ0 (give Σ0 by its eigenvalues).
+    /// Σ0: C1 = Σ0^{1/2} Σ1 Σ0^{1/2} is diagonalised explicitly (docs/theory/structured-features.md §4.1). For later layers and Γ only its
+    /// eigenvalues matter (docs/theory/structured-features.md §1.2). Not allowed for Σ0 (give Σ0 by its eigenvalues).
     case matrix(Matrix)
 
     /// Q diag(eigenvalues) Qᵀ with Q Haar-distributed on O(n), drawn from `seed` (eigenvectors of a GOE matrix
@@ -190,7 +190,7 @@ public enum TargetSpec: Sendable, Equatable {
     }
 }
 
-/// A deep structured Gaussian feature model (spec §1): x ~ N(0, Σ0) in n0 dimensions, y = θ*·x + ξ with
+/// A deep structured Gaussian feature model (docs/theory/structured-features.md §1): x ~ N(0, Σ0) in n0 dimensions, y = θ*·x + ξ with
 /// ξ ~ N(0, η²), features z = Fᵀx with F = F_1⋯F_L Γ^{1/2}/√(n_1⋯n_L), F_ℓ = Σ_ℓ^{1/2} G_ℓ, readout by ridge λ.
 /// All values are validated at construction; errors name the parameter and its allowed range.
 public struct FeatureModel: Sendable {
@@ -311,7 +311,7 @@ public struct FeatureModel: Sendable {
         let teacher = power.map { $0.squareRoot() * signs.rademacher() }
         let first: ProjectedTeacher, firstRandom: ProjectedTeacher
         if let m = firstMatrix {
-            // non-commuting: C1 = Σ0^{1/2} Σ1 Σ0^{1/2} = U diag(c) Uᵀ by a symmetric eigensolver (spec §4.1)
+            // non-commuting: C1 = Σ0^{1/2} Σ1 Σ0^{1/2} = U diag(c) Uᵀ by a symmetric eigensolver (docs/theory/structured-features.md §4.1)
             guard m.rows == n, m.cols == n else {
                 throw SolvableError.invalidParameter(name: "first_layer", value: "a \(m.rows)x\(m.cols) matrix", allowed: "an n0 x n0 = \(n)x\(n) matrix")
             }

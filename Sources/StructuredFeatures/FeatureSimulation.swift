@@ -2,7 +2,7 @@ import Foundation
 import LinearAlgebra
 import NumericalCore
 
-/// How the teacher is drawn in simulations (spec §6; issue 3).
+/// How the teacher is drawn in simulations (docs/theory/structured-features.md §6; issue 3).
 public enum TeacherProtocol: String, Sendable, CaseIterable {
     /// θ*_i = ±√(power_i): exactly the described power per eigendirection, the same in every trial (fixed
     /// pseudo-random signs, irrelevant unless Σ1 is a full matrix that does not commute with Σ0).
@@ -30,7 +30,7 @@ public struct SimulationPoint: Sendable {
     public var trainingError: Estimate
 }
 
-/// Monte-Carlo simulation of ridge / min-norm regression on deep structured Gaussian features (spec §6).
+/// Monte-Carlo simulation of ridge / min-norm regression on deep structured Gaussian features (docs/theory/structured-features.md §6).
 ///
 /// One trial: draw G'_ℓ = diag(√σ_ℓ) G_ℓ/√n_ℓ (the scalings folded into the draws; Γ^{1/2} on the last one's
 /// columns), X = N(0,1)·diag(√σ0), ξ ~ N(0, η²); form Z = X [Σ1^{1/2}] G'_1 ⋯ G'_L by gemms in the cheapest order
@@ -65,7 +65,7 @@ public struct FeatureSimulator: Sendable {
         sigma0 = r.data.eigenvalues(count: model.inputDimension)
         sqrtSigma1 = r.firstLayer.map { $0.eigenvalues(count: model.inputDimension).map { $0.squareRoot() } }
         if let m = r.firstLayerMatrix {
-            // symmetric square root V diag(√max(λ, 0)) Vᵀ (negative rounding eigenvalues clamped, spec §6)
+            // symmetric square root V diag(√max(λ, 0)) Vᵀ (negative rounding eigenvalues clamped, docs/theory/structured-features.md §6)
             // single-threaded BLAS/LAPACK, so the result does not depend on the thread count
             let (values, v) = try BLASRuntime.serial { try LAPACK.symmetricEigen(m) }
             var vs = v
@@ -176,7 +176,7 @@ public struct FeatureSimulator: Sendable {
     /// Which linear system a ridge fit solves.
     public enum RidgeForm: Sendable { case automatic, primal, dual }
 
-    /// The readout v̂ (spec §1.3, §6 step 3). λ > 0: Cholesky on the primal system (ZᵀZ/P + λI)v = Zᵀy/P when
+    /// The readout v̂ (docs/theory/structured-features.md §1.3, §6 step 3). λ > 0: Cholesky on the primal system (ZᵀZ/P + λI)v = Zᵀy/P when
     /// n_L ≤ P (or `.primal`), else on the dual (ZZᵀ/P + λI)u = y/P with v = Zᵀu. λ = 0: the minimum-norm
     /// least-squares solution Z⁺y by SVD (`dgelsd`, singular values below max(P, n_L)·ε·s_max dropped).
     public static func readout(Z: Matrix, y: [Double], ridge lambda: Double, form: RidgeForm = .automatic) throws -> [Double] {
@@ -221,7 +221,7 @@ public struct FeatureSimulator: Sendable {
         }
         // layers G'_ℓ = diag(r_ℓ) G_ℓ diag(c_ℓ) (n_{ℓ−1} × n_ℓ), the scalings folded into the draw:
         // r_1 = √σ1/√n1 (commuting Σ1; 1/√n1 with a full Σ1^{1/2} = R), r_ℓ = √σ_ℓ/√n_ℓ, c_L = √γ, else 1,
-        // so that F = [R] G'_1 ⋯ G'_L (spec §1.2). Normal draws by the ziggurat method (`ZigguratNormal`), in the
+        // so that F = [R] G'_1 ⋯ G'_L (docs/theory/structured-features.md §1.2). Normal draws by the ziggurat method (`ZigguratNormal`), in the
         // order G_1, ..., G_L, X, ξ, all from the trial's stream.
         let dims = [n0] + widths
         var G: [Matrix] = []

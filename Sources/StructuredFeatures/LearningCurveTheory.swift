@@ -35,7 +35,7 @@ public struct OptimalRidge: Sendable {
 }
 
 /// Learning-curve theory of deep structured Gaussian features (Zavatone-Veth & Pehlevan, NeurIPS 2023), in the
-/// deterministic-equivalent form of spec §4. One scalar unknown d solves the master equation (λ > 0)
+/// deterministic-equivalent form of docs/theory/structured-features.md §4. One scalar unknown d solves the master equation (λ > 0)
 ///
 ///     λ = κ_1(d) · (1 − d/P) · Π_{ℓ=1}^{L} (1 − d/n_ℓ) · Π_{ℓ=2}^{L+1} π_ℓ(d),
 ///

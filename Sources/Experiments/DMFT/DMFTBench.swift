@@ -5,13 +5,13 @@ import NumericalCore
 
 /// Benchmark cases of the DMFT model (Solvable's side; the numpy side is in `bench/cases/`).
 ///
-/// * `dmft-deep-linear`: the deep linear DMFT of spec section 5 (Fig 2 panel b setting, L = 3, gamma0 = 1.5,
+/// * `dmft-deep-linear`: the deep linear DMFT of docs/theory/dmft.md §5 (Fig 2 panel b setting, L = 3, gamma0 = 1.5,
 ///   P = 20, D = 40, eta = 0.025, T = 100) solved to a residual tolerance. The data come from the numpy side (the
 ///   case module draws X and y and passes them in the parameters), so both sides solve the same problem; the
 ///   numpy port is the published algorithm (dense (TP) x (TP) inverses per layer and sweep).
-/// * `dmft-nonlinear`: the alternating Monte Carlo solver of spec section 6, tanh, L = 2, P = 10, T = 50,
+/// * `dmft-nonlinear`: the alternating Monte Carlo solver of docs/theory/dmft.md §6, tanh, L = 2, P = 10, T = 50,
 ///   S = 1000, a fixed number of iterations on both sides.
-/// * `dmft-network-training`: a finite network (spec section 9), L = 3 linear, N = 2048, P = 20, D = 40, T = 100,
+/// * `dmft-network-training`: a finite network (docs/theory/dmft.md §9), L = 3 linear, N = 2048, P = 20, D = 40, T = 100,
 ///   trained from the initial weights the numpy side draws (seed documented there) and passes through .npy files,
 ///   so both sides train the same network and must agree to rounding.
 ///
@@ -61,7 +61,7 @@ public enum DMFTBench {
     }
 
     /// Data passed inline ("x": P rows of length D, "y": P targets), as x.npy and y.npy in "data_dir" (for inputs
-    /// too long for a command line), or drawn from `seed` (spec section 10).
+    /// too long for a command line), or drawn from `seed` (docs/theory/dmft.md §10).
     static func data(_ p: JSONValue) throws -> DMFTData {
         if case .string(let dir)? = p["data_dir"] {
             let x = try npyMatrix(dir, "x")
@@ -92,7 +92,7 @@ public enum DMFTBench {
 
     public static let deepLinear = BenchCase(
         name: "dmft-deep-linear",
-        summary: "deep linear DMFT (spec section 5), L = 3, gamma0 = 1.5, P = 20, T = 100, solved to a residual tolerance"
+        summary: "deep linear DMFT (docs/theory/dmft.md §5), L = 3, gamma0 = 1.5, P = 20, T = 100, solved to a residual tolerance"
     ) { p in
         let (d, problem, opts) = try deepLinearProblem(p)
         let L = problem.depth, T = problem.timeSteps
@@ -183,7 +183,7 @@ public enum DMFTBench {
 
     public static let nonlinear = BenchCase(
         name: "dmft-nonlinear",
-        summary: "nonlinear Monte Carlo DMFT (spec section 6), tanh, L = 2, P = 10, T = 50, S = 1000, fixed iterations"
+        summary: "nonlinear Monte Carlo DMFT (docs/theory/dmft.md §6), tanh, L = 2, P = 10, T = 50, S = 1000, fixed iterations"
     ) { p in
         let d = try data(p)
         let L = p.integer("L", default: 2), T = p.integer("T", default: 50)
@@ -219,7 +219,7 @@ public enum DMFTBench {
 
     public static let networkTraining = BenchCase(
         name: "dmft-network-training",
-        summary: "finite-width network training (spec section 9), L = 3, N = 2048, P = 20, D = 40, T = 100, shared initial weights"
+        summary: "finite-width network training (docs/theory/dmft.md §9), L = 3, N = 2048, P = 20, D = 40, T = 100, shared initial weights"
     ) { p in
         guard case .string(let dir)? = p["data_dir"] else {
             throw SolvableError.invalidParameter(name: "data_dir", value: "missing", allowed: "a folder with x, y, w0, w1.., readout .npy")

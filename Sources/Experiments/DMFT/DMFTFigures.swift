@@ -197,7 +197,7 @@ enum DMFTFigures {
                               detail: "finite-width fluctuation O(1/sqrt(N)) ~ 3% at N = \(width) with \(seeds) seeds"),
                     Agreement(statistic: "min layer-averaged DMFT alignment over gamma0", value: aligns[0].min()!, tolerance: 0.98, higherIsBetter: true),
                     Agreement(statistic: "DMFT error / GI error at gamma0 = \(fmt(gammas[last]))", value: err[0][last] / err[1][last], tolerance: 1,
-                              detail: "ordering DMFT < GI (spec section 12)"),
+                              detail: "ordering DMFT < GI (docs/theory/dmft.md §12)"),
                     Agreement(statistic: "GI error / static-NTK error at gamma0 = \(fmt(gammas[last]))", value: err[1][last] / err[3][last], tolerance: 1,
                               detail: "ordering GI < static NTK"),
                 ],

@@ -6,7 +6,7 @@ import StructuredFeatures
 ///
 /// * `features-theory`: a 100-point learning curve ε_g(P) of the ridge theory (§4.2–4.3 of the spec) with two
 ///   10⁴-eigenvalue spectra (C1 = Σ0^{1+p} with power-law Σ0, a power-law Σ2 of size n1), L = 2, λ > 0.
-/// * `features-simulation`: the ridge simulation of spec §6 at n0 = 1000, L = 2 (the F9(a) setting scaled by 2.5),
+/// * `features-simulation`: the ridge simulation of docs/theory/structured-features.md §6 at n0 = 1000, L = 2 (the F9(a) setting scaled by 2.5),
 ///   8 trials at each of a few P. The answer carries the theory at the same P (computed outside the timing), so
 ///   the numpy side can be compared with the theory as well as with Solvable's means.
 ///
@@ -69,7 +69,7 @@ public enum FeaturesBench {
 
     public static let simulation = BenchCase(
         name: "features-simulation",
-        summary: "structured-features ridge simulation: n0 = 1000, L = 2, 8 trials per P (spec §6 protocol)"
+        summary: "structured-features ridge simulation: n0 = 1000, L = 2, 8 trials per P (docs/theory/structured-features.md §6 protocol)"
     ) { p in
         let n0 = p.integer("n0", default: 1000)
         let widths = doubles(p, "widths", default: [1500, 1250])

@@ -2,7 +2,7 @@ import Foundation
 import NumericalCore
 import StructuredFeatures
 
-/// Report figures of the structured-features model (issue 3; spec §7 F1-F8). Every figure overlays theory lines and
+/// Report figures of the structured-features model (issue 3; docs/theory/structured-features.md §7 F1-F8). Every figure overlays theory lines and
 /// simulation points (mean ± 1 s.e.) and states max |z| against a tolerance justified in its detail string.
 enum FeaturesFigures {
     static let all: [FigureSpec] = [isotropicDepth, firstLayerAlignment, laterLayerAnisotropy, powerLawScaling]
@@ -31,7 +31,7 @@ enum FeaturesFigures {
             let zmax = z.map { $0.isNaN ? Double.infinity : abs($0) }.max() ?? 0
             let tol = Statistics.bonferroniTolerance(comparisons: z.count, trials: trials)
             return Agreement(statistic: "max |z| over \(z.count) points", value: zmax, tolerance: tol,
-                             detail: "z = (sim − theory)/s.e. with \(trials) trials per point; tolerance = two-sided Student-t quantile (ν = \(trials - 1)) at 1 % family-wise false alarm over \(z.count) points (Bonferroni); points within 15 % of n_min excluded (O(1) heavy-tailed fluctuations, spec §6); the finite-size bias at n0 ≈ 400 (≤ 2-4 %, spec §6) is below the s.e. at these trial counts\(extra)")
+                             detail: "z = (sim − theory)/s.e. with \(trials) trials per point; tolerance = two-sided Student-t quantile (ν = \(trials - 1)) at 1 % family-wise false alarm over \(z.count) points (Bonferroni); points within 15 % of n_min excluded (O(1) heavy-tailed fluctuations, docs/theory/structured-features.md §6); the finite-size bias at n0 ≈ 400 (≤ 2-4 %, docs/theory/structured-features.md §6) is below the s.e. at these trial counts\(extra)")
         }
     }
 
@@ -82,7 +82,7 @@ enum FeaturesFigures {
             let trials = scale == .quick ? 16 : 30
             let n0 = 400
             let archs: [(String, [Double])] = [("L=1 (250)", [250]), ("L=2 (500,250)", [500, 250]), ("L=3 (300,500,250)", [300, 500, 250])]
-            let Ps = [60, 150, 180, 330, 450, 700]   // ≥ 28 % away from the peak at 250 (heavy tails nearer, spec §6)
+            let Ps = [60, 150, 180, 330, 450, 700]   // ≥ 28 % away from the peak at 250 (heavy tails nearer, docs/theory/structured-features.md §6)
             var col = Collector()
             var panels: [Plot] = []
             for (pi, noise) in [0.0, 0.2].enumerated() {

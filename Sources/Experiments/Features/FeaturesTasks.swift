@@ -161,7 +161,7 @@ public enum FeaturesTheoryTask: ComputeTask {
     public static let commandPath = ["features", "theory"]
     public static let abstract = "Learning-curve theory of deep structured Gaussian features (ridge / ridgeless)."
     public static let discussion = """
-        Deterministic-equivalent form of the replica result of Zavatone-Veth & Pehlevan (NeurIPS 2023), spec §4: \
+        Deterministic-equivalent form of the replica result of Zavatone-Veth & Pehlevan (NeurIPS 2023), docs/theory/structured-features.md §4: \
         one unknown d solves lambda = kappa_1(d) (1 - d/P) prod_l (1 - d/n_l) prod_{l>=2} pi_l(d); then \
         E_test = (B + eta^2)/(1 - (d/P)(1 - 1/Lambda)), eps_g = E_test - eta^2, E_train = (1 - d/P)^2 E_test. \
         lambda = 0 uses the ridgeless closed forms; eps_g = inf at P = n_min (the interpolation peak). \
@@ -286,8 +286,8 @@ public enum FeaturesCompareTask: ComputeTask {
     public static let abstract = "Theory vs simulation for deep structured Gaussian features, with z-scores and a verdict."
     public static let discussion = """
         z = (simulation mean - theory)/s.e. at each P. The verdict is max |z| <= z_tolerance over points farther than \
-        exclude_near_peak * n_min from the peak P = n_min (spec §6: there fluctuations are O(1) and heavy-tailed; those \
-        points are still reported). Finite-size bias at n0 = 400 is 2-4 % (spec §6).
+        exclude_near_peak * n_min from the peak P = n_min (docs/theory/structured-features.md §6: there fluctuations are O(1) and heavy-tailed; those \
+        points are still reported). Finite-size bias at n0 = 400 is 2-4 % (docs/theory/structured-features.md §6).
         """
     public static let examples = [
         "solvable features compare --n0 200 --data-spectrum power_law:1 --widths 300,250 --first-layer data_power:1 --hidden-layers power_law:0.7 --target power_law:0.25 --noise 0.1 --samples 40,100,300 --trials 16 --log-axes true --json",

@@ -272,7 +272,7 @@ public enum FluctuationsFigures {
                                 caption: "The orthogonal directions add an excess error (D - 1) Σ_⊥ / N that target-direction feature learning does not remove, so a finite network learns more slowly; the total also contains the measured O(D/N) bias.")
         }
 
-    // MARK: (7) deep linear network, trained (spec section 6)
+    // MARK: (7) deep linear network, trained (docs/theory/finite-width.md §6)
 
     static let deepLinear = FigureSpec(
         name: "fluctuations-deep-linear", model: "fluctuations",

@@ -73,7 +73,7 @@ enum FluctuationsCommon {
             let pr = try DeepLinearPropagator(depth: p.int("depth"), steps: T, gamma0: p.double("gamma0"), eta: p.double("eta"), y: p.double("y"))
             let f = try pr.fluctuations(maxIterations: p.int("max_iterations"), tolerance: p.double("tolerance"))
             return (["delta", "kernel"], [f.delta, f.kernel], [f.varDelta, f.varKernel], [f.record],
-                    [("method", .string("Hessian of the full DMFT action (spec section 6), exact discrete-time Delta; \(pr.variableCount) variables")),
+                    [("method", .string("Hessian of the full DMFT action (docs/theory/finite-width.md §6), exact discrete-time Delta; \(pr.variableCount) variables")),
                      ("kernel_signal_to_noise", .numbers(zip(f.kernel, f.varKernel).map { $1 > 0 ? $0 * $0 / $1 : 0 }))])
         case "eos":
             let s = try TwoLayerLinearSetting(gamma0: p.double("gamma0"), eta: p.double("eta"), y: p.double("y"), steps: T, centered: false)

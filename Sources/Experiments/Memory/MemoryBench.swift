@@ -8,7 +8,7 @@ public enum MemoryBench {
 
     /// Case 3 of issue 8: sequence-recall success counts of the polynomial DenseNet for each (d, N, [P]) in `combos`,
     /// `trials` random sequences per P, all P periodic transitions checked, ties errors: the success curve s(P) that
-    /// the spec §6 search samples, evaluated exactly as `CapacityEstimator.estimateP50` does (parallel trials, trial t
+    /// the docs/theory/sequence-memory.md §6 search samples, evaluated exactly as `CapacityEstimator.estimateP50` does (parallel trials, trial t
     /// at P drawing from RandomStream(seed, point: (k << 32) | P, sample: t)). The numpy port is
     /// `bench/cases/memory-capacity.py` (same grid, same trials, its own draws).
     static let capacity = BenchCase(name: "memory-capacity",

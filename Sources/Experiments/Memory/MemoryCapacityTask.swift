@@ -2,28 +2,28 @@ import Foundation
 import NumericalCore
 import SequenceMemory
 
-/// One row of a capacity sweep: simulation (spec §6 protocol) next to the finite-N prediction and the leading-order law.
+/// One row of a capacity sweep: simulation (docs/theory/sequence-memory.md §6 protocol) next to the finite-N prediction and the leading-order law.
 public struct MemoryCapacityRow: Sendable {
     public var model: String
     public var separation: Separation
     public var neurons: Int
     public var criterion: RecallCriterion
     public var estimate: CapacityEstimate
-    /// Finite-N Gaussian prediction with exact v (spec §4.3).
+    /// Finite-N Gaussian prediction with exact v (docs/theory/sequence-memory.md §4.3).
     public var finiteN: Double
-    /// Leading-order law (spec §4.4).
+    /// Leading-order law (docs/theory/sequence-memory.md §4.4).
     public var leadingOrder: Double
-    /// Exponential only: the near-duplicate limit and near-duplicate + Gaussian hazards (spec §5).
+    /// Exponential only: the near-duplicate limit and near-duplicate + Gaussian hazards (docs/theory/sequence-memory.md §5).
     public var nearDuplicate: Double?
     public var combined: Double?
     /// SeqNet only: the prediction with the exact binomial bit-error probability instead of the Gaussian.
     public var exactSeqNet: Double?
     /// SeqNet only: the quenched-overlap prediction (bit errors correlated through shared overlaps).
     public var quenched: Double?
-    /// Gaussian finite-N prediction with the Edgeworth kurtosis correction (spec §4.5; polynomial d >= 2).
+    /// Gaussian finite-N prediction with the Edgeworth kurtosis correction (docs/theory/sequence-memory.md §4.5; polynomial d >= 2).
     public var kurtosisCorrected: Double?
-    /// The prediction compared with simulation: the near-duplicate limit (exponential; spec §5: distance-1 pairs
-    /// dominate at every simulable N), the exact-binomial p (SeqNet), else the spec's Gaussian finite-N one.
+    /// The prediction compared with simulation: the near-duplicate limit (exponential; docs/theory/sequence-memory.md §5: distance-1 pairs
+    /// dominate at every simulable N), the exact-binomial p (SeqNet), else the documented Gaussian finite-N one.
     public var prediction: Double { nearDuplicate ?? exactSeqNet ?? finiteN }
     /// The best available prediction: as `prediction`, but kurtosis-corrected for d >= 2.
     public var bestPrediction: Double { nearDuplicate ?? quenched ?? kurtosisCorrected ?? finiteN }
@@ -32,19 +32,19 @@ public struct MemoryCapacityRow: Sendable {
 }
 
 /// `solvable memory capacity`: transition and sequence P_50 over a grid of N and degrees (and the exponential
-/// network), simulated with the spec's protocol, against the finite-N and leading-order theory.
+/// network), simulated with the documented protocol, against the finite-N and leading-order theory.
 public enum MemoryCapacityTask: ComputeTask {
     public static let commandPath = ["memory", "capacity"]
     public static let abstract = "P_50 transition/sequence capacity of SeqNet/DenseNets: simulation (>= 200 trials, Clopper-Pearson) vs theory."
     public static let discussion = """
         P_50 = largest P at which at least half of the random sequences are recalled perfectly (sequence: every
         transition xi^mu -> xi^{mu+1} exactly correct after one synchronous update from the stored pattern; transition:
-        the designated transition xi^1 -> xi^2). Search of spec §6: start at the prediction, double/halve, bisect to 1 %,
+        the designated transition xi^1 -> xi^2). Search of docs/theory/sequence-memory.md §6: start at the prediction, double/halve, bisect to 1 %,
         Clopper-Pearson 95 % interval from the evaluated points. Theory: finite-N prediction N P p(P) = ln 2 (sequence)
-        or N p(P) = ln 2 (transition) with p = H(1/sqrt((P-1) v)), v = E f(M)^2 exact (spec §4.3); leading order
+        or N p(P) = ln 2 (transition) with p = H(1/sqrt((P-1) v)), v = E f(M)^2 exact (docs/theory/sequence-memory.md §4.3); leading order
         N^d/(2(2d-1)!! ln N) and N^d/(2(d+1)(2d-1)!! ln N); exponential beta^{N-1}/(2 ln N), beta^{N-1}/(2 ln(beta) N),
-        and the near-duplicate limit sqrt(2 ln2 2^N/(1+N/2)) (spec §5). Extensions reported next to the spec's
-        prediction: the Edgeworth kurtosis-corrected Gaussian (d >= 2, kurtosis of spec §4.5) and, for the SeqNet, the
+        and the near-duplicate limit sqrt(2 ln2 2^N/(1+N/2)) (docs/theory/sequence-memory.md §5). Extensions reported next to the documented
+        prediction: the Edgeworth kurtosis-corrected Gaussian (d >= 2, kurtosis of docs/theory/sequence-memory.md §4.5) and, for the SeqNet, the
         quenched-overlap prediction (bit errors of one transition correlated through the shared overlaps).
         Scaling exponents: log-log slope of P_50 vs N.
         Chaudhry, Zavatone-Veth, Krotov & Pehlevan, NeurIPS 2023.
@@ -223,7 +223,7 @@ public enum MemoryCapacityTask: ComputeTask {
         let inside = rows.filter(\.inside).count
         out.agreement = [Agreement(statistic: "fraction of finite-N predictions inside the 95 % simulation interval",
                                    value: Double(inside) / Double(max(1, rows.count)), tolerance: 0.75, higherIsBetter: true,
-                                   detail: "\(inside) of \(rows.count); the Gaussian approximation is expected to miss at d >= 3 and small N (heavy-tailed crosstalk, spec §4.5)")]
+                                   detail: "\(inside) of \(rows.count); the Gaussian approximation is expected to miss at d >= 3 and small N (heavy-tailed crosstalk, docs/theory/sequence-memory.md §4.5)")]
         return out
     }
 }

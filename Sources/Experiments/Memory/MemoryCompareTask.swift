@@ -7,10 +7,10 @@ public enum MemoryCompareTask: ComputeTask {
     public static let commandPath = ["memory", "compare"]
     public static let abstract = "Correlated patterns: Hebbian DenseNet vs generalized pseudoinverse rule, recall success vs correlation."
     public static let discussion = """
-        Success = every transition of the sequence exactly correct (spec §4.1). Patterns biased, Pr(+1) = (1+eps)/2, or
-        sharing a template (each bit copies it with probability rho). Hebbian theory (spec §7): recall needs
+        Success = every transition of the sequence exactly correct (docs/theory/sequence-memory.md §4.1). Patterns biased, Pr(+1) = (1+eps)/2, or
+        sharing a template (each bit copies it with probability rho). Hebbian theory (docs/theory/sequence-memory.md §7): recall needs
         P < eps^{-(2d+1)} + 1 (necessary, far from sufficient at N = 100); the consistent GPI (a = (Xi^T)^+ S,
-        self-inclusive) is exact for every correlation while rank(O) = P (spec §2.2).
+        self-inclusive) is exact for every correlation while rank(O) = P (docs/theory/sequence-memory.md §2.2).
         """
     public static let examples = ["solvable memory compare --neurons 100 --patterns 20 --degrees 1,2 --correlations 0,0.4,0.8 --trials 10 --json"]
     public static let parameters: [ParameterSpec] = [
@@ -24,7 +24,7 @@ public enum MemoryCompareTask: ComputeTask {
 
     public struct Row {
         public var degree: Int, correlation: Double, hebbian: Int, gpi: Int, fullRank: Int, trials: Int
-        /// P < c^{-(2d+1)} + 1: the necessary condition of spec §7 for the Hebbian rule.
+        /// P < c^{-(2d+1)} + 1: the necessary condition of docs/theory/sequence-memory.md §7 for the Hebbian rule.
         public var biasBoundAllows: Bool
     }
 
@@ -55,9 +55,9 @@ public enum MemoryCompareTask: ComputeTask {
         let beyond = rows.filter { !$0.biasBoundAllows }
         let maxHeb = beyond.map { Double($0.hebbian) / Double($0.trials) }.max() ?? 0
         return [Agreement(statistic: "min GPI success over full-rank points", value: minGPI, tolerance: 1, higherIsBetter: true,
-                          detail: "theory: exact recall whenever rank(O) = P (spec §2.2), so every trial must succeed"),
+                          detail: "theory: exact recall whenever rank(O) = P (docs/theory/sequence-memory.md §2.2), so every trial must succeed"),
                 Agreement(statistic: "max Hebbian success beyond the bias bound P >= eps^-(2d+1) + 1", value: maxHeb, tolerance: 0,
-                          detail: "\(beyond.count) points where the necessary condition of spec §7 fails; none may succeed")]
+                          detail: "\(beyond.count) points where the necessary condition of docs/theory/sequence-memory.md §7 fails; none may succeed")]
     }
 
     static func plot(_ rows: [Row], patterns: Int, label: String) -> Plot {

@@ -37,16 +37,16 @@ public enum MemoryFigures {
                 parameters: [("N (d = 1, 2)", ns.map(String.init).joined(separator: ", ")), ("N (d = 3)", n3.map(String.init).joined(separator: ", ")),
                              ("N (exponential)", ne.map(String.init).joined(separator: ", ")), ("trials per P", "200"),
                              ("boundary", "periodic, all P transitions checked"), ("overlaps", "self-excluded, normalized by N-1"),
-                             ("protocol", "spec §6: bracket from the prediction, bisect to 1 %, Clopper-Pearson 95 %")],
+                             ("protocol", "docs/theory/sequence-memory.md §6: bracket from the prediction, bisect to 1 %, Clopper-Pearson 95 %")],
                 agreement: [Agreement(statistic: "max |P50_sim / P50_finite-N - 1| (polynomial, N >= 30)", value: dev, tolerance: 0.2,
-                                      detail: "spec §11 statistical check (+-20 %): exact-binomial p for d = 1, Gaussian with exact v (spec §4.3) for d = 2, 3; d = 1 runs ~8 % above, d = 3 ~10 % below (heavy tail)"),
+                                      detail: "docs/theory/sequence-memory.md §11 statistical check (+-20 %): exact-binomial p for d = 1, Gaussian with exact v (docs/theory/sequence-memory.md §4.3) for d = 2, 3; d = 1 runs ~8 % above, d = 3 ~10 % below (heavy tail)"),
                             Agreement(statistic: "max |P50_sim / P50_near-duplicate - 1| (exponential)", value: devExp, tolerance: 0.3,
-                                      detail: "spec §5 leading-order birthday limit; neglects multi-pair and Gaussian corrections, 30 % at N = 10-18. Sim/Gaussian (paper) ratios: " + devGauss.map { String(format: "%.2f", $0) }.joined(separator: ", ")),
+                                      detail: "docs/theory/sequence-memory.md §5 leading-order birthday limit; neglects multi-pair and Gaussian corrections, 30 % at N = 10-18. Sim/Gaussian (paper) ratios: " + devGauss.map { String(format: "%.2f", $0) }.joined(separator: ", ")),
                             Agreement(statistic: "fraction of d <= 2 best predictions inside the 95 % simulation interval", value: Double(inside) / Double(max(1, poly.count)),
                                       tolerance: 0.75, higherIsBetter: true,
                                       detail: "\(inside) of \(poly.count); quenched-overlap SeqNet theory (d = 1) and kurtosis-corrected Gaussian (d = 2), both extensions of the spec; 0.75 allows 4 misses of 16 (each interval covers with >= 95 %)")],
                 tables: [("capacity", MemoryCapacityTask.table(rows)), ("capacity_points", MemoryCapacityTask.pointsTable(rows))],
-                caption: "The spec's finite-N prediction (Poisson e^{-NPp}) runs 5-15 % below the SeqNet (bit errors are correlated through shared overlaps; the quenched-overlap theory fixes it) and 3-10 % above d = 2, 3 (heavy-tailed crosstalk; the Edgeworth kurtosis correction of spec §4.5 fixes it); solid lines show the corrected predictions. " + "P_50 (points; bars span the Clopper-Pearson 95 % interval of the search, drawn at its larger half-width) against the finite-N prediction (solid), the leading-order laws eq. (9)/(10) (dashed) and, for the exponential network, the paper's Gaussian curve and the near-duplicate limit √(2 ln2 · 2^N/(1+N/2)); the exponential DenseNet is drawn on its own panels (linear N axis, where ln P_50 grows linearly).")
+                caption: "The spec's finite-N prediction (Poisson e^{-NPp}) runs 5-15 % below the SeqNet (bit errors are correlated through shared overlaps; the quenched-overlap theory fixes it) and 3-10 % above d = 2, 3 (heavy-tailed crosstalk; the Edgeworth kurtosis correction of docs/theory/sequence-memory.md §4.5 fixes it); solid lines show the corrected predictions. " + "P_50 (points; bars span the Clopper-Pearson 95 % interval of the search, drawn at its larger half-width) against the finite-N prediction (solid), the leading-order laws eq. (9)/(10) (dashed) and, for the exponential network, the paper's Gaussian curve and the near-duplicate limit √(2 ln2 · 2^N/(1+N/2)); the exponential DenseNet is drawn on its own panels (linear N axis, where ln P_50 grows linearly).")
         }
 
     /// (2) Correlated patterns: Hebbian DenseNet vs GPI, success vs bias.
@@ -134,7 +134,7 @@ public enum MemoryFigures {
             return FigureResult(panels: panels, parameters: [("N", "100"), ("P", "60"), ("steps", "80"), ("start", "xi^1 with 10 % of bits flipped"),
                                                             ("f", "m^2, m^3, exp"), ("circuits", "self-corrected (= self-excluded DenseNet) and plain (= self-inclusive)")],
                                 agreement: [Agreement(statistic: "bits differing between circuit and DenseNet trajectories", value: Double(diffs), tolerance: 0,
-                                                      detail: "\(total) neuron-steps compared; spec §2.4 equivalence is exact")],
+                                                      detail: "\(total) neuron-steps compared; docs/theory/sequence-memory.md §2.4 equivalence is exact")],
                                 caption: "Overlap with the expected pattern along the trajectory for the DenseNet (line) and the two-layer circuit with one hidden unit per memory (points).")
         }
 }

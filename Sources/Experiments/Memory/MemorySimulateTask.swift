@@ -52,7 +52,7 @@ public enum MemorySimulateTask: ComputeTask {
     public static let abstract = "Serial recall of one sequence: overlaps m^mu(t) over time and recall errors (SeqNet, DenseNet, GPI, hidden-neuron circuit)."
     public static let discussion = """
         Synchronous updates x_i(t+1) = sgn sum_mu xi_i^{mu+1} f(m_i^mu(t)) with self-excluded overlaps normalized by
-        N-1 (spec §2.1); f = m^d or exp((N-1)(m-1)); `--network gpi` uses the generalized pseudoinverse rule (§2.2),
+        N-1 (docs/theory/sequence-memory.md §2.1); f = m^d or exp((N-1)(m-1)); `--network gpi` uses the generalized pseudoinverse rule (§2.2),
         `--network circuit` the two-layer hidden-neuron circuit (§2.4, compared bit for bit with the DenseNet),
         `--network mixed` the tau = 1 MixedNet. Starts at xi^1 with `--flip` of its bits flipped. Reports the overlaps
         xi^mu . S(t)/N, the bits differing from the expected pattern xi^{(t mod P)+1}, and the bulk transition check.
@@ -179,7 +179,7 @@ public enum MemorySimulateTask: ComputeTask {
         }
         if let m = o.circuitMatchesDenseNet {
             out.agreement = [Agreement(statistic: "circuit trajectory identical to DenseNet (1 = yes)", value: m ? 1 : 0, tolerance: 1, higherIsBetter: true,
-                                       detail: "bit-for-bit equality, spec §2.4")]
+                                       detail: "bit-for-bit equality, docs/theory/sequence-memory.md §2.4")]
         }
         return out
     }

@@ -3,13 +3,13 @@ import NumericalCore
 import SequenceMemory
 
 /// `solvable memory timing`: the MixedNet with a boxcar-filtered asymmetric term; overlap traces and dwell times
-/// against the spec's dwell rule.
+/// against the documented dwell rule.
 public enum MemoryTimingTask: ComputeTask {
     public static let commandPath = ["memory", "timing"]
     public static let abstract = "MixedNet variable timing: overlap traces and the dwell time on each pattern vs the dwell rule."
     public static let discussion = """
         T_MN(S(t))_i = sgn sum_mu [xi_i^mu f_S(m_i^mu(S(t))) + lambda g_mu xi_i^{mu+1} f_A(mbar_i^mu(t))], Sbar the boxcar mean
-        of the last tau states (current included), history xi^P then xi^1 (spec §2.3). Dwell rule (crosstalk neglected):
+        of the last tau states (current included), history xi^P then xi^1 (docs/theory/sequence-memory.md §2.3). Dwell rule (crosstalk neglected):
         the first k >= 1 with lambda g_mu f_A(k/tau) > f_S(1) + lambda g_{mu-1} f_A(1-k/tau); dwell exactly tau when
         lambda > 1 and d_A > ln lambda / ln(tau/(tau-1)); no transition when lambda <= 1. `--gains` sets per-pattern
         gains g_mu on the hidden units (the gating extension).
