@@ -8,7 +8,7 @@ public enum DMFTSolveTask: ComputeTask {
     public static let commandPath = ["dmft", "solve"]
     public static let abstract = "Self-consistent DMFT of kernel evolution (Bordelon & Pehlevan 2022): loss, Phi^l, G^l, NTK."
     public static let discussion = """
-        Solves the single-site DMFT of paper eqs. 9-10 on the grid t = 0..T-1 (spec docs/theory/dmft.md):
+        Solves the single-site DMFT of paper eqs. 9-10 on the grid t = 0..T-1 (docs/theory/dmft.md):
         f = w.phi(h^L)/(gamma0 N), learning rate eta gamma0^2 N, loss (1/2P) sum (f - f(0) - y)^2, Euler Delta update.
         Linear phi: closed matrix equations H^l = M_h (H^{l-1} + C G^{l+1} C^T) M_h^T, G^l = M_g (...) M_g^T, solved
         exactly on low-rank factors H^l = F F^T (fields linear in finitely many Gaussian sources; one forward pass in

@@ -212,7 +212,7 @@ enum FeaturesFigures {
             let aligned = try model(1e12, .powerOfData(0.5)).resolve().theory.curve(samples: gridP, ridge: 0).map(\.generalizationError)
             pa.series.append(Plot.Series(label: "Σ1 = Σ0^0.5, N = ∞ theory", x: gridP, y: aligned, style: .dashed, color: 1))
             let slopeP = Statistics.logLogSlope(x: Array(gridP[15..<45]), y: Array(inf[15..<45])).slope
-            // the asymptotic regime P ≪ n0 (spec F7 setting n0 = 20000; ridgeless, so the normalisation of Σ0 is irrelevant)
+            // the asymptotic regime P ≪ n0 (setting F7 of docs/theory/structured-features.md §7: n0 = 20000; ridgeless, so the normalisation of Σ0 is irrelevant)
             let bigModel = try FeatureModel(inputDimension: 20_000, dataCovariance: .powerLaw(exponent: 1 + a), widths: [1e12])
             let bigGrid = logGrid(50, 1600, 6)
             let big = try bigModel.resolve().theory.curve(samples: bigGrid, ridge: 0).map(\.generalizationError)

@@ -39,7 +39,7 @@ public enum FluctuationsFigures {
                                    simX: idx.map(Double.init), simY: z.sim, simError: z.se)
                 params.append(("K, kappa (\(act))", "\(fmt(K)), \(fmt(kappa))"))
             }
-            // Multi-sample panel (spec T6): P = 8 random inputs in D = 25, y = +-1, tanh, eta = 0.125, gamma0 = 0.05.
+            // Multi-sample panel (test T6 of docs/theory/finite-width.md §11): P = 8 random inputs in D = 25, y = +-1, tanh, eta = 0.125, gamma0 = 0.05.
             let P = 8, D = 25, Tm = scale == .quick ? 101 : 200, Em = scale == .quick ? 400 : 800
             var rng = RandomStream(seed: ctx.seed, point: 0, sample: 0, purpose: "lazy multi-sample data")
             var X = Matrix(rows: D, cols: P, columnMajor: rng.gaussians(D * P))
@@ -183,7 +183,7 @@ public enum FluctuationsFigures {
             }
             return FigureResult(panels: [pPhi, pG], parameters: [("L", "\(L)"), ("N", "\(N)"), ("E", "\(E)"), ("V", "2 (linear), 5 (sqrt(2) ReLU)")],
                                 agreement: [Agreement(statistic: "max |sim - theory| / (3 s.e. + 10% theory)", value: worst, tolerance: 1,
-                                                      detail: "spec T7 tolerance: 3 s.e. plus 10% for O(L/N) corrections, over 2 activations x 2 chains x \(L) layers")],
+                                                      detail: "test T7 of docs/theory/finite-width.md §11 tolerance: 3 s.e. plus 10% for O(L/N) corrections, over 2 activations x 2 chains x \(L) layers")],
                                 caption: "Variance accumulates linearly with depth, forward for the feature kernel and backward for the gradient kernel.")
         }
 
